@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+# Helpers shared by every cgpipe script. Source it; it changes nothing by itself.
+#
+# Exit codes used throughout: 0 everything passed, 1 a test failed,
+# 2 no trustworthy verdict (bad usage, missing tools, build, boot, timeout).
+# shellcheck disable=SC2034 # the variables set here are for the sourcing scripts
+
+CG_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CG_OUT=${CGPIPE_OUT:-$CG_TOP/out}
+CG_CACHE=${CGPIPE_CACHE:-$CG_OUT/cache}
+CG_JOBS=${CGPIPE_JOBS:-$(nproc)}
+
+# Upstream facts the series is based on.
+V68_TARBALL=linux-6.8.tar.xz
+V68_URL=https://cdn.kernel.org/pub/linux/kernel/v6.x/$V68_TARBALL
+V68_SHA256=c969dea4e8bb6be991bbf7c010ba0e0a5643a3a8d8fb0a2aaa053406f1e965f3
+V68_COMMIT=e8f897f4afef0031fe618a8e94127a0934896aba
+
+# Identity for commits the harness makes in its own scratch trees.
+export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-cgpipe harness}
+export GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-cgpipe@localhost}
+export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-$GIT_COMMITTER_NAME}
+export GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-$GIT_COMMITTER_EMAIL}
+
+say() { printf '==> %s\n' "$*" >&2; }
+warn() { printf 'WARNING: %s\n' "$*" >&2; }
+die() {
+	printf 'ERROR: %s\n' "$*" >&2
+	exit 2
+}
+
+# banner LINE...: a message nobody can miss.
+banner() {
+	local line
+	printf '%s\n' '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!' >&2
+	for line in "$@"; do
+		printf '!!! %s\n' "$line" >&2
+	done
+	printf '%s\n' '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!' >&2
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# hash_of FILE|STRING...: a short digest of the files' contents and the strings.
+hash_of() {
+	local x
+	for x in "$@"; do
+		if [ -f "$x" ]; then
+			printf '%s\n' "$x"
+			cat "$x"
+		else
+			printf '%s\n' "$x"
+		fi
+	done | sha256sum | cut -c1-16
+}
+
+# stamp_ok FILE KEY: true when FILE records KEY (a stage already done).
+stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
+stamp_set() { printf '%s\n' "$2" >"$1"; }
+
+# series_patches: the patch files of the series, in order, as absolute paths.
+series_patches() {
+	local p
+	while read -r p; do
+		case "$p" in '' | '#'*) continue ;; esac
+		printf '%s\n' "$CG_TOP/patches/$p"
+	done <"$CG_TOP/series"
+}
+
+# load_arch ARCH: read qemu/ARCH.conf and derive the cross compiler.
+load_arch() {
+	local conf=$CG_TOP/qemu/$1.conf
+	[ -f "$conf" ] || die "unknown arch '$1' (have: $(list_arches))"
+	# shellcheck source=SCRIPTDIR/../qemu/arm64.conf
+	. "$conf"
+	CG_ARCH=$1
+	if [ "$(uname -m)" = "$UNAME_M" ]; then
+		CROSS_COMPILE=
+	else
+		CROSS_COMPILE=$TRIPLET-
+	fi
+}
+
+list_arches() {
+	local f names=
+	for f in "$CG_TOP"/qemu/*.conf; do
+		f=${f##*/}
+		names="$names ${f%.conf}"
+	done
+	printf '%s\n' "${names# }"
+}
+
+# need_pkgs PKG...: install missing Debian packages when root, else explain.
+need_pkgs() {
+	local p missing=
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	if [ "$(id -u)" != 0 ]; then
+		die "missing packages:$missing (sudo apt-get install$missing)"
+	fi
+	say "installing:$missing"
+	# shellcheck disable=SC2086 # one word per package
+	if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2; then
+		apt-get update -q >&2 || true
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2 ||
+			die "apt-get install$missing failed"
+	fi
+}
+
+# host_deps [ARCH...]: everything the harness needs for these guests.
+host_deps() {
+	local pkgs a
+	pkgs=$(grep -v '^#' "$CG_TOP/scripts/host-packages" | tr '\n' ' ')
+	for a in "$@"; do
+		load_arch "$a"
+		pkgs="$pkgs $QEMU_PKG"
+		[ -n "$CROSS_COMPILE" ] && pkgs="$pkgs $CROSS_PKG"
+	done
+	# shellcheck disable=SC2086 # word splitting wanted
+	need_pkgs $pkgs
+}
+
+# kmake ARGS...: make in the kernel source for the loaded arch and O= dir.
+kmake() {
+	local cc=${CROSS_COMPILE}gcc
+	have ccache && cc="ccache $cc"
+	make -C "$CG_SRC" O="$CG_BUILD" ARCH="$KARCH" \
+		CROSS_COMPILE="$CROSS_COMPILE" CC="$cc" -j"$CG_JOBS" "$@"
+}

@@ -1,0 +1,305 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+# The kernel source and the series: resolve a base tree, apply the series as
+# commits, make a tree to hack on, export patches/ back, check the round trip.
+# Sourced by scripts/cgpipe after lib.sh.
+#
+# Every tree made here is a git repository whose base commit is tagged
+# cgpipe-base and whose branch "cgpipe" carries the series; the cover letter
+# text lives in that branch's description (what format-patch reads).
+
+# Pinned git settings, so that the export gives the same bytes everywhere.
+git_pinned() {
+	GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null git \
+		-c core.abbrev=12 -c diff.algorithm=myers -c diff.renames=true \
+		-c user.name="$GIT_COMMITTER_NAME" -c user.email="$GIT_COMMITTER_EMAIL" \
+		-c advice.detachedHead=false "$@"
+}
+
+# tree_from_tarball TARBALL DIR: unpack and commit it as the base.
+tree_from_tarball() {
+	local tmp=$2.tmp
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	say "unpacking ${1##*/} (once)"
+	tar -xf "$1" -C "$tmp" --strip-components=1 || die "cannot unpack $1"
+	git_pinned -C "$tmp" init -q -b cgpipe
+	git_pinned -C "$tmp" add -A
+	git_pinned -C "$tmp" commit -q -m "base: ${1##*/}"
+	git_pinned -C "$tmp" tag cgpipe-base
+	mv "$tmp" "$2"
+}
+
+# tree_from_git REPO REF DIR: a clone sharing REPO's objects; REPO untouched.
+tree_from_git() {
+	if [ ! -d "$3/.git" ]; then
+		git_pinned clone -q --shared --no-checkout "$1" "$3" ||
+			die "cannot clone $1"
+	fi
+	git_pinned -C "$3" fetch -q "$1" "$2" 2>/dev/null || true
+	git_pinned -C "$3" tag -f cgpipe-base "$2" >/dev/null
+	git_pinned -C "$3" checkout -q -B cgpipe cgpipe-base
+}
+
+# tree_from_dir DIR DEST: a plain source directory, copied.
+tree_from_dir() {
+	local tmp=$2.tmp
+	rm -rf "$tmp"
+	say "copying $1 (once)"
+	rsync -a --exclude=.git "$1/" "$tmp/"
+	git_pinned -C "$tmp" init -q -b cgpipe
+	git_pinned -C "$tmp" add -A
+	git_pinned -C "$tmp" commit -q -m "base: $1"
+	git_pinned -C "$tmp" tag cgpipe-base
+	mv "$tmp" "$2"
+}
+
+# fetch_v68: the pinned linux-6.8 tarball in the cache, downloading it when
+# online. Prints its path, or nothing.
+fetch_v68() {
+	local t=$CG_CACHE/$V68_TARBALL
+	mkdir -p "$CG_CACHE"
+	if [ ! -f "$t" ] && [ "$OPT_OFFLINE" != 1 ] && have curl; then
+		say "downloading $V68_URL"
+		if curl -fsSL --connect-timeout 10 --max-time 900 -o "$t.part" "$V68_URL"; then
+			mv "$t.part" "$t"
+		else
+			rm -f "$t.part"
+			warn "download failed: offline?"
+		fi
+	fi
+	[ -f "$t" ] || return 0
+	if ! printf '%s  %s\n' "$V68_SHA256" "$t" | sha256sum -c --quiet - >&2; then
+		warn "$t does not match the pinned sha256; ignoring it"
+		return 0
+	fi
+	printf '%s\n' "$t"
+}
+
+# debian_source: Debian's linux-source tarball, installed if need be.
+debian_source() {
+	local t
+	t=$(find /usr/src -maxdepth 1 -name 'linux-source-*.tar.xz' 2>/dev/null | sort -V | tail -n 1)
+	if [ -z "$t" ]; then
+		need_pkgs linux-source-6.12
+		t=$(find /usr/src -maxdepth 1 -name 'linux-source-*.tar.xz' | sort -V | tail -n 1)
+	fi
+	[ -n "$t" ] || die "no kernel source: give --kernel-src, or install linux-source-6.12"
+	printf '%s\n' "$t"
+}
+
+# source_resolve: pick the base tree (see README) and set CG_SRC.
+source_resolve() {
+	local k=$OPT_KSRC ref t
+	mkdir -p "$CG_OUT/src"
+	if [ -n "$k" ]; then
+		[ -e "$k" ] || die "--kernel-src $k does not exist"
+		k=$(readlink -f "$k")
+		if [ -f "$k" ]; then
+			CG_SRC=$CG_OUT/src/tar-$(hash_of "$k")
+			[ -d "$CG_SRC/.git" ] || tree_from_tarball "$k" "$CG_SRC"
+			say "kernel source: tarball $k"
+		elif git -C "$k" rev-parse --git-dir >/dev/null 2>&1; then
+			ref=$OPT_KREF
+			if [ -z "$ref" ]; then
+				ref=HEAD
+				git -C "$k" rev-parse -q --verify 'v6.8^{commit}' >/dev/null && ref=v6.8
+			fi
+			ref=$(git -C "$k" rev-parse --verify "$ref^{commit}") ||
+				die "no commit '$ref' in $k"
+			CG_SRC=$CG_OUT/src/git-$(printf '%s' "$ref" | cut -c1-12)
+			tree_from_git "$k" "$ref" "$CG_SRC"
+			say "kernel source: git tree $k at $ref"
+		else
+			CG_SRC=$CG_OUT/src/dir-$(hash_of "$k")
+			[ -d "$CG_SRC/.git" ] || tree_from_dir "$k" "$CG_SRC"
+			say "kernel source: directory $k"
+		fi
+		return 0
+	fi
+	t=$(fetch_v68)
+	if [ -n "$t" ]; then
+		CG_SRC=$CG_OUT/src/v6.8
+		[ -d "$CG_SRC/.git" ] || tree_from_tarball "$t" "$CG_SRC"
+		say "kernel source: $t (sha256 verified)"
+		return 0
+	fi
+	t=$(debian_source)
+	CG_SRC=$CG_OUT/src/$(basename "$t" .tar.xz)
+	[ -d "$CG_SRC/.git" ] || tree_from_tarball "$t" "$CG_SRC"
+	banner "No v6.8 source (no --kernel-src, no cached $V68_TARBALL, offline)." \
+		"FALLING BACK to Debian's $t." \
+		"The series is based on v6.8; this run tests it on another kernel."
+}
+
+# kernel_version DIR: "6.8.0" from the tree's Makefile.
+kernel_version() {
+	awk '/^VERSION =/{v=$3} /^PATCHLEVEL =/{p=$3} /^SUBLEVEL =/{s=$3}
+	     END{print v "." p "." s}' "$1/Makefile"
+}
+
+# series_apply DIR: the series as commits on branch cgpipe over cgpipe-base.
+# Tries git am, then git am -3, then patch with fuzz; says which it took.
+series_apply() {
+	local dir=$1 key method p
+	key=$(series_patches | xargs cat | sha256sum | cut -c1-16)
+	if stamp_ok "$dir/.git/cgpipe-applied" "$key"; then
+		CG_APPLY_METHOD=$(cat "$dir/.git/cgpipe-method")
+		return 0
+	fi
+	git_pinned -C "$dir" checkout -q -B cgpipe cgpipe-base
+	git_pinned -C "$dir" reset -q --hard cgpipe-base
+	method="git am"
+	# shellcheck disable=SC2046 # one word per patch file
+	if ! git_pinned -C "$dir" am -q $(series_patches) >/dev/null 2>&1; then
+		git_pinned -C "$dir" am --abort >/dev/null 2>&1 || true
+		method="git am -3"
+		# shellcheck disable=SC2046
+		if ! git_pinned -C "$dir" am -q -3 $(series_patches) >/dev/null 2>&1; then
+			git_pinned -C "$dir" am --abort >/dev/null 2>&1 || true
+			git_pinned -C "$dir" reset -q --hard cgpipe-base
+			method="patch --fuzz=3"
+			while read -r p; do
+				patch -d "$dir" -p1 -s -N --fuzz=3 --no-backup-if-mismatch <"$p" ||
+					die "the series does not apply: ${p##*/}"
+				git_pinned -C "$dir" add -A
+				git_pinned -C "$dir" commit -q -m "$(sed -n 's/^Subject: \[PATCH[^]]*\] //p' "$p" | head -n 1)"
+			done <<EOF
+$(series_patches)
+EOF
+		fi
+	fi
+	series_set_description "$dir"
+	printf '%s\n' "$method" >"$dir/.git/cgpipe-method"
+	stamp_set "$dir/.git/cgpipe-applied" "$key"
+	CG_APPLY_METHOD=$method
+}
+
+# source_prepare: resolve the base, apply the series; sets CG_SRC, CG_BASE_VERSION.
+source_prepare() {
+	[ -n "${CG_SRC:-}" ] && return 0
+	source_resolve
+	series_apply "$CG_SRC"
+	CG_BASE_VERSION=$(kernel_version "$CG_SRC")
+	say "base $CG_BASE_VERSION, series applied with: $CG_APPLY_METHOD"
+	[ "$CG_APPLY_METHOD" = "git am" ] ||
+		banner "The series did not apply cleanly on $CG_BASE_VERSION: needed $CG_APPLY_METHOD."
+}
+
+# cover_subject FILE: the cover letter's subject, unfolded, without [PATCH x/y].
+cover_subject() {
+	awk '/^Subject: /{s=$0; f=1; next} f && /^[ \t]/{s=s $0; next} f{exit}
+	     END{print s}' "$1" | sed -E 's/^Subject: (\[[^]]*\] )?//; s/^[ \t]+//'
+}
+
+# cover_body FILE: the lines after the mail header.
+cover_body() { sed '1,/^$/d' "$1"; }
+
+# format_series DIR OUTDIR: git format-patch of the series with
+# pinned, reproducible settings: zero commit ids, the cover letter's date and
+# sender taken from the last patch, v6.8 as the recorded base.
+format_series() {
+	local dir=$1 out=$2
+	rm -rf "$out"
+	mkdir -p "$out"
+	GIT_COMMITTER_NAME=$(git -C "$dir" log -1 --format=%an HEAD) \
+		GIT_COMMITTER_EMAIL=$(git -C "$dir" log -1 --format=%ae HEAD) \
+		GIT_COMMITTER_DATE=$(git -C "$dir" log -1 --format=%aD HEAD) \
+		git_pinned -C "$dir" format-patch -q --zero-commit --no-signature \
+		--cover-letter --cover-from-description=subject --base=cgpipe-base \
+		-o "$out" cgpipe-base..HEAD
+	sed -i -E "s/^base-commit: [0-9a-f]+$/base-commit: $V68_COMMIT/" "$out"/0000-cover-letter.patch
+}
+
+# series_set_description DIR: the cover letter's text as the branch
+# description, so that format_series gives the cover letter back. The text is
+# the cover letter's body less the shortlog and diffstat that format-patch
+# appends; those are found by formatting once with a bare subject.
+series_set_description() {
+	local dir=$1 cover=$CG_TOP/patches/0000-cover-letter.patch subject probe n
+	[ -f "$cover" ] || die "no cover letter: $cover"
+	subject=$(cover_subject "$cover")
+	git_pinned -C "$dir" config branch.cgpipe.description "$subject"
+	probe=$(mktemp -d)
+	format_series "$dir" "$probe"
+	n=$(cover_body "$probe/0000-cover-letter.patch" | wc -l)
+	rm -rf "$probe"
+	git_pinned -C "$dir" config branch.cgpipe.description \
+		"$(printf '%s\n\n' "$subject"; cover_body "$cover" | head -n "-$n")"
+}
+
+# series_tree DIR: a kernel tree to hack on, the series as commits on branch
+# cgpipe over the tag cgpipe-base. Edit, commit (rebase -i, --amend), then
+# "scripts/cgpipe export". Edit the cover letter with
+# "git branch --edit-description".
+series_tree() {
+	local dir=$1
+	[ -e "$dir" ] && die "$dir exists: export from it, or remove it first"
+	git_pinned clone -q --branch cgpipe "$CG_SRC" "$dir"
+	git_pinned -C "$dir" fetch -q origin 'refs/tags/cgpipe-base:refs/tags/cgpipe-base'
+	series_set_description "$dir"
+	say "tree: $dir (branch cgpipe; base tag cgpipe-base; $(kernel_version "$dir"))"
+}
+
+# series_export TREE DEST: write DEST/patches and DEST/series from TREE.
+series_export() {
+	local tree=$1 dest=$2 tmp f
+	git -C "$tree" rev-parse -q --verify cgpipe-base >/dev/null ||
+		die "$tree is not a tree made by 'scripts/cgpipe tree'"
+	tmp=$(mktemp -d)
+	format_series "$tree" "$tmp/patches"
+	rm -f "$dest"/patches/*.patch
+	mkdir -p "$dest/patches"
+	cp "$tmp"/patches/*.patch "$dest/patches/"
+	for f in "$tmp"/patches/*.patch; do
+		f=${f##*/}
+		[ "$f" = 0000-cover-letter.patch ] || printf '%s\n' "$f"
+	done >"$dest/series"
+	rm -rf "$tmp"
+	say "exported $(wc -l <"$dest/series") patches and a cover letter to $dest/patches"
+}
+
+# Lines that depend on the base tree's content rather than on the series:
+# blob ids and hunk positions in files the series modifies.
+normalise_base() {
+	sed -E 's/^index [0-9a-f]+\.\.[0-9a-f]+/index BLOB..BLOB/; s/^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@.*/@@ HUNK @@/' "$1"
+}
+
+# series_roundtrip: export the applied series again and compare with patches/.
+# Byte for byte on v6.8; elsewhere less the base-dependent lines, said loudly.
+series_roundtrip() {
+	local tmp f rc=0 exact=1
+	if [ "$CG_BASE_VERSION" != 6.8.0 ] || [ "$CG_APPLY_METHOD" != "git am" ]; then
+		exact=0
+		warn "base is $CG_BASE_VERSION ($CG_APPLY_METHOD), not v6.8: the round trip ignores blob ids and hunk positions"
+	fi
+	tmp=$(mktemp -d)
+	series_export "$CG_SRC" "$tmp" 2>/dev/null
+	cmp -s "$tmp/series" "$CG_TOP/series" || {
+		warn "round trip: series file differs"
+		rc=1
+	}
+	for f in $( (
+		cd "$CG_TOP/patches" && ls -- *.patch
+		cd "$tmp/patches" && ls -- *.patch
+	) | sort -u); do
+		if [ ! -f "$tmp/patches/$f" ] || [ ! -f "$CG_TOP/patches/$f" ]; then
+			warn "round trip: $f exists on one side only"
+			rc=1
+			continue
+		fi
+		if [ "$exact" = 1 ]; then
+			cmp -s "$CG_TOP/patches/$f" "$tmp/patches/$f" && continue
+			diff -u "$CG_TOP/patches/$f" "$tmp/patches/$f" | head -n 40 >&2
+		else
+			diff -u <(normalise_base "$CG_TOP/patches/$f") \
+				<(normalise_base "$tmp/patches/$f") >/dev/null && continue
+			diff -u <(normalise_base "$CG_TOP/patches/$f") \
+				<(normalise_base "$tmp/patches/$f") | head -n 40 >&2
+		fi
+		warn "round trip: $f differs from its export (hand-edited? use scripts/cgpipe tree/export)"
+		rc=1
+	done
+	rm -rf "$tmp"
+	return "$rc"
+}
