@@ -16,7 +16,8 @@ git_pinned() {
 		-c advice.detachedHead=false "$@"
 }
 
-# tree_from_tarball TARBALL DIR: unpack and commit it as the base.
+# tree_from_tarball TARBALL DIR: unpack and commit it as the base. (add -f:
+# Debian's source tarball ignores its whole top level in .gitignore.)
 tree_from_tarball() {
 	local tmp=$2.tmp
 	rm -rf "$tmp"
@@ -24,7 +25,7 @@ tree_from_tarball() {
 	say "unpacking ${1##*/} (once)"
 	tar -xf "$1" -C "$tmp" --strip-components=1 || die "cannot unpack $1"
 	git_pinned -C "$tmp" init -q -b cgpipe
-	git_pinned -C "$tmp" add -A
+	git_pinned -C "$tmp" add -A -f
 	git_pinned -C "$tmp" commit -q -m "base: ${1##*/}"
 	git_pinned -C "$tmp" tag cgpipe-base
 	mv "$tmp" "$2"
@@ -48,7 +49,7 @@ tree_from_dir() {
 	say "copying $1 (once)"
 	rsync -a --exclude=.git "$1/" "$tmp/"
 	git_pinned -C "$tmp" init -q -b cgpipe
-	git_pinned -C "$tmp" add -A
+	git_pinned -C "$tmp" add -A -f
 	git_pinned -C "$tmp" commit -q -m "base: $1"
 	git_pinned -C "$tmp" tag cgpipe-base
 	mv "$tmp" "$2"
@@ -162,7 +163,7 @@ series_apply() {
 			while read -r p; do
 				patch -d "$dir" -p1 -s -N --fuzz=3 --no-backup-if-mismatch <"$p" ||
 					die "the series does not apply: ${p##*/}"
-				git_pinned -C "$dir" add -A
+				git_pinned -C "$dir" add -A -f
 				git_pinned -C "$dir" commit -q -m "$(sed -n 's/^Subject: \[PATCH[^]]*\] //p' "$p" | head -n 1)"
 			done <<EOF
 $(series_patches)
