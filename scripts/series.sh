@@ -39,7 +39,6 @@ tree_from_git() {
 	fi
 	git_pinned -C "$3" fetch -q "$1" "$2" 2>/dev/null || true
 	git_pinned -C "$3" tag -f cgpipe-base "$2" >/dev/null
-	git_pinned -C "$3" checkout -q -B cgpipe cgpipe-base
 }
 
 # tree_from_dir DIR DEST: a plain source directory, copied.
@@ -143,7 +142,10 @@ kernel_version() {
 # Tries git am, then git am -3, then patch with fuzz; says which it took.
 series_apply() {
 	local dir=$1 key method p
-	key=$(series_patches | xargs cat | sha256sum | cut -c1-16)
+	key=$({
+		git -C "$dir" rev-parse cgpipe-base
+		series_patches | xargs cat
+	} | sha256sum | cut -c1-16)
 	if stamp_ok "$dir/.git/cgpipe-applied" "$key"; then
 		CG_APPLY_METHOD=$(cat "$dir/.git/cgpipe-method")
 		return 0
