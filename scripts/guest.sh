@@ -48,7 +48,7 @@ build_config() {
 	# shellcheck disable=SC2086 # one word per fragment
 	key=$(hash_of $frags "$CROSS_COMPILE" "$CG_SRC/.git/cgpipe-applied")
 	stamp_ok "$CG_BUILD/.cgpipe-config" "$key" && return 0
-	say "$CG_ARCH: configuring: tinyconfig + $(printf '%s\n' "$frags" | sed "s|^$CG_TOP/||; s|^$CG_SRC/||" | tr '\n' ' ')"
+	say "$CG_ARCH: configuring: tinyconfig + $(printf '%s\n' "$frags" | sed "s|^$CG_SRC/||; s|^$CG_TOP/||" | tr '\n' ' ')"
 	kmake tinyconfig >"$log" 2>&1 || die "$CG_ARCH: tinyconfig failed (see $log)"
 	# shellcheck disable=SC2086
 	"$CG_SRC/scripts/kconfig/merge_config.sh" -m -O "$CG_BUILD" "$CG_BUILD/.config" $frags >>"$log" 2>&1 ||
