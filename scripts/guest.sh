@@ -169,12 +169,17 @@ qemu_args() {
 	fi
 }
 
+# guest_selection: the kernel command line words for -t and -c.
+guest_selection() {
+	printf '%s%s' "${TESTS:+ cgtest.tests=$TESTS}" "${CASES:+ cgtest.cases=$CASES}"
+}
+
 # guest_interactive ARCH: --shell and/or --gdb, on the terminal, no watchdog.
 guest_interactive() {
 	local mode=run
 	guest_dirs "$1"
 	[ "$OPT_SHELL" = 1 ] && mode=shell
-	qemu_args "cgtest.mode=$mode${TESTS:+ cgtest.tests=$TESTS}"
+	qemu_args "cgtest.mode=$mode$(guest_selection)"
 	QEMU_ARGS+=(-nographic)
 	if [ "$OPT_GDB" = 1 ]; then
 		QEMU_ARGS+=(-s -S)
@@ -183,13 +188,13 @@ guest_interactive() {
 	"${QEMU_ARGS[@]}"
 }
 
-# guest_boot ARCH TESTS: boot under the watchdog, keep the console, judge it.
+# guest_boot ARCH: boot under the watchdog, keep the console, judge it.
 guest_boot() {
 	local rc=0 log
 	guest_dirs "$1"
 	log=$CG_RUNDIR/console.log
 	rm -f "$CG_RUNDIR/verdict"
-	qemu_args "cgtest.mode=run${2:+ cgtest.tests=$2}"
+	qemu_args "cgtest.mode=run$(guest_selection)"
 	say "$CG_ARCH: booting (watchdog ${OPT_TIMEOUT}s, console: $log)"
 	set -o pipefail
 	timeout -k 10 "$OPT_TIMEOUT" "${QEMU_ARGS[@]}" -display none -monitor none \
