@@ -144,6 +144,7 @@ series_apply() {
 	local dir=$1 key method p
 	key=$({
 		git -C "$dir" rev-parse cgpipe-base
+		cat "$CG_TOP/patches/0000-cover-letter.patch"
 		series_patches | xargs cat
 	} | sha256sum | cut -c1-16)
 	if stamp_ok "$dir/.git/cgpipe-applied" "$key"; then
