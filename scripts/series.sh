@@ -16,19 +16,24 @@ git_pinned() {
 		-c advice.detachedHead=false "$@"
 }
 
-# tree_from_tarball TARBALL DIR: unpack and commit it as the base. (add -f:
-# Debian's source tarball ignores its whole top level in .gitignore.)
+# commit_base TMP DIR LABEL: make the source in TMP a git tree whose one
+# commit is tagged cgpipe-base, and move it to DIR. (add -f: Debian's source
+# tarball ignores its whole top level in .gitignore.)
+commit_base() {
+	git_pinned -C "$1" init -q -b cgpipe
+	git_pinned -C "$1" add -A -f
+	git_pinned -C "$1" commit -q -m "base: $3"
+	git_pinned -C "$1" tag cgpipe-base
+	mv "$1" "$2"
+}
+
+# tree_from_tarball TARBALL DIR: unpack and commit it as the base.
 tree_from_tarball() {
-	local tmp=$2.tmp
-	rm -rf "$tmp"
-	mkdir -p "$tmp"
+	rm -rf "$2.tmp"
+	mkdir -p "$2.tmp"
 	say "unpacking ${1##*/} (once)"
-	tar -xf "$1" -C "$tmp" --strip-components=1 || die "cannot unpack $1"
-	git_pinned -C "$tmp" init -q -b cgpipe
-	git_pinned -C "$tmp" add -A -f
-	git_pinned -C "$tmp" commit -q -m "base: ${1##*/}"
-	git_pinned -C "$tmp" tag cgpipe-base
-	mv "$tmp" "$2"
+	tar -xf "$1" -C "$2.tmp" --strip-components=1 || die "cannot unpack $1"
+	commit_base "$2.tmp" "$2" "${1##*/}"
 }
 
 # tree_from_git REPO REF DIR: a clone sharing REPO's objects; REPO untouched.
@@ -43,15 +48,10 @@ tree_from_git() {
 
 # tree_from_dir DIR DEST: a plain source directory, copied.
 tree_from_dir() {
-	local tmp=$2.tmp
-	rm -rf "$tmp"
+	rm -rf "$2.tmp"
 	say "copying $1 (once)"
-	rsync -a --exclude=.git "$1/" "$tmp/"
-	git_pinned -C "$tmp" init -q -b cgpipe
-	git_pinned -C "$tmp" add -A -f
-	git_pinned -C "$tmp" commit -q -m "base: $1"
-	git_pinned -C "$tmp" tag cgpipe-base
-	mv "$tmp" "$2"
+	rsync -a --exclude=.git "$1/" "$2.tmp/"
+	commit_base "$2.tmp" "$2" "$1"
 }
 
 # fetch_v68: the pinned linux-6.8 tarball in the cache, downloading it when
