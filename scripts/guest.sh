@@ -222,7 +222,7 @@ guest_verdict() {
 	fi
 	v=$(awk -f "$CG_TOP/selftests/verdict.awk" "$tap")
 	read -r p f s <<EOF
-$(printf '%s\n' "$v" | sed -E 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/')
+$(counts_of "$v")
 EOF
 	if [ $((p + f + s)) -eq 0 ]; then
 		warn "$CG_ARCH: the guest ran no test (TAP: $tap)"

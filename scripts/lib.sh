@@ -59,6 +59,12 @@ hash_of() {
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }
 stamp_set() { printf '%s\n' "$2" >"$1"; }
 
+# counts_of "N passed, N failed, N skipped": prints "N N N" (0 0 0 if malformed).
+counts_of() {
+	printf '%s\n' "$1" | sed -nE 's/^([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/p' |
+		grep . || echo 0 0 0
+}
+
 # series_patches: the patch files of the series, in order, as absolute paths.
 series_patches() {
 	local p
