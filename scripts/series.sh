@@ -138,8 +138,22 @@ kernel_version() {
 	     END{print v "." p "." s}' "$1/Makefile"
 }
 
+# series_am DIR OPTION...: git am the whole series with OPTIONs; on failure
+# abort and return 1, leaving DIR at cgpipe-base.
+series_am() {
+	local dir=$1
+	shift
+	# shellcheck disable=SC2046 # one word per patch file
+	git_pinned -C "$dir" am -q "$@" $(series_patches) >/dev/null 2>&1 && return 0
+	git_pinned -C "$dir" am --abort >/dev/null 2>&1 || true
+	git_pinned -C "$dir" reset -q --hard cgpipe-base
+	return 1
+}
+
 # series_apply DIR: the series as commits on branch cgpipe over cgpipe-base.
-# Tries git am, then git am -3, then patch with fuzz; says which it took.
+# Tries git am, then git am ignoring whitespace in context lines (tables
+# realigned in later kernels), then also with one line of context (lists
+# that grew), then git am -3, then patch with fuzz; says which it took.
 series_apply() {
 	local dir=$1 key method p
 	key=$({
@@ -153,25 +167,23 @@ series_apply() {
 	fi
 	git_pinned -C "$dir" checkout -q -B cgpipe cgpipe-base
 	git_pinned -C "$dir" reset -q --hard cgpipe-base
-	method="git am"
-	# shellcheck disable=SC2046 # one word per patch file
-	if ! git_pinned -C "$dir" am -q $(series_patches) >/dev/null 2>&1; then
-		git_pinned -C "$dir" am --abort >/dev/null 2>&1 || true
-		method="git am -3"
-		# shellcheck disable=SC2046
-		if ! git_pinned -C "$dir" am -q -3 $(series_patches) >/dev/null 2>&1; then
-			git_pinned -C "$dir" am --abort >/dev/null 2>&1 || true
-			git_pinned -C "$dir" reset -q --hard cgpipe-base
-			method="patch --fuzz=3"
-			while read -r p; do
-				patch -d "$dir" -p1 -s -N --fuzz=3 --no-backup-if-mismatch <"$p" ||
-					die "the series does not apply: ${p##*/}"
-				git_pinned -C "$dir" add -A -f
-				git_pinned -C "$dir" commit -q -m "$(sed -n 's/^Subject: \[PATCH[^]]*\] //p' "$p" | head -n 1)"
-			done <<EOF
+	for method in "" --ignore-whitespace "--ignore-whitespace -C1" -3 patch; do
+		[ "$method" = patch ] && break
+		# shellcheck disable=SC2086 # no option at all for ""
+		series_am "$dir" $method && break
+	done
+	if [ "$method" = patch ]; then
+		method="patch --fuzz=3"
+		while read -r p; do
+			patch -d "$dir" -p1 -s -N --fuzz=3 --no-backup-if-mismatch <"$p" ||
+				die "the series does not apply: ${p##*/}"
+			git_pinned -C "$dir" add -A -f
+			git_pinned -C "$dir" commit -q -m "$(sed -n 's/^Subject: \[PATCH[^]]*\] //p' "$p" | head -n 1)"
+		done <<EOF
 $(series_patches)
 EOF
-		fi
+	else
+		method="git am${method:+ $method}"
 	fi
 	series_set_description "$dir"
 	printf '%s\n' "$method" >"$dir/.git/cgpipe-method"
