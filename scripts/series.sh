@@ -275,10 +275,11 @@ series_export() {
 	say "exported $(wc -l <"$dest/series") patches and a cover letter to $dest/patches"
 }
 
-# Lines that depend on the base tree's content rather than on the series:
-# blob ids and hunk positions in files the series modifies.
+# normalise_base PATCH: PATCH less what depends on the base tree: blob ids,
+# hunk positions, and the context lines of the diffs (the base's own text).
 normalise_base() {
-	sed -E 's/^index [0-9a-f]+\.\.[0-9a-f]+/index BLOB..BLOB/; s/^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@.*/@@ HUNK @@/' "$1"
+	sed -E 's/^index [0-9a-f]+\.\.[0-9a-f]+/index BLOB..BLOB/; s/^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@.*/@@ HUNK @@/' "$1" |
+		awk '/^diff --git /{d=1} !(d && /^ /)'
 }
 
 # series_roundtrip: export the applied series again and compare with patches/.
@@ -287,7 +288,7 @@ series_roundtrip() {
 	local tmp f rc=0 exact=1
 	if [ "$CG_BASE_VERSION" != 6.8.0 ] || [ "$CG_APPLY_METHOD" != "git am" ]; then
 		exact=0
-		warn "base is $CG_BASE_VERSION ($CG_APPLY_METHOD), not v6.8: the round trip ignores blob ids and hunk positions"
+		warn "base is $CG_BASE_VERSION ($CG_APPLY_METHOD), not v6.8: the round trip ignores blob ids, hunk positions and context lines"
 	fi
 	tmp=$(mktemp -d)
 	series_export "$CG_SRC" "$tmp" 2>/dev/null
