@@ -157,7 +157,11 @@ qemu_args() {
 	QEMU_ARGS=("$QEMU_BIN" $QEMU_MACHINE -smp 2 -m 1024 -no-reboot
 		-kernel "$CG_BUILD/$KIMAGE" -initrd "$CG_BUILD/initramfs.cpio"
 		-append "console=$CONSOLE panic=-1 $1")
-	if [ "$OPT_ACCEL" = kvm ]; then
+	if [ "$OPT_ICOUNT" = 1 ]; then
+		# the guest clock counts guest instructions: repeatable timing
+		[ "$OPT_ACCEL" = tcg ] || die "-icount needs --accel tcg"
+		QEMU_ARGS+=(-accel "tcg,thread=single" -icount "shift=0,sleep=off")
+	elif [ "$OPT_ACCEL" = kvm ]; then
 		[ "$(uname -m)" = "$UNAME_M" ] || die "--accel kvm needs an $UNAME_M host"
 		[ -w /dev/kvm ] || die "--accel kvm: /dev/kvm is not usable"
 		QEMU_ARGS+=(-accel kvm)
@@ -201,6 +205,30 @@ guest_boot() {
 		-serial stdio </dev/null 2>&1 | tee "$log" || rc=$?
 	set +o pipefail
 	guest_verdict "$log" "$rc"
+}
+
+# guest_bench ARCH: boot into cgpipe_bench with -icount, keep the console,
+# write bench.csv and print the figures with their ratios (bench.awk).
+guest_bench() {
+	local rc=0 log csv
+	guest_dirs "$1"
+	log=$CG_RUNDIR/bench-console.log
+	csv=$CG_RUNDIR/bench.csv
+	OPT_ICOUNT=1
+	qemu_args "cgtest.mode=bench${BENCH_ARGS:+ cgtest.bench=$BENCH_ARGS}"
+	say "$CG_ARCH: benchmark, -icount (console: $log)"
+	set -o pipefail
+	timeout -k 10 "$OPT_TIMEOUT" "${QEMU_ARGS[@]}" -display none -monitor none \
+		-serial stdio </dev/null 2>&1 | tr -d '\r' >"$log" || rc=$?
+	set +o pipefail
+	if ! grep -q '^CGPIPE-BENCH-END: 0$' "$log"; then
+		sed -n '/^CGPIPE-BENCH-BEGIN$/,$p' "$log" | tail -n 20 >&2
+		warn "$CG_ARCH: the benchmark did not finish (qemu exit $rc; console: $log)"
+		return 2
+	fi
+	sed -n '/^CSV-BEGIN$/,/^CSV-END$/p' "$log" | sed '1d;$d' >"$csv"
+	awk -F, -f "$CG_TOP/scripts/bench.awk" "$csv"
+	say "$CG_ARCH: CSV in $csv"
 }
 
 # guest_verdict LOG QEMU_RC: 0 passed, 1 failed, 2 no verdict. Writes

@@ -208,6 +208,11 @@ cover_subject() {
 	     END{print s}' "$1" | sed -E 's/^Subject: (\[[^]]*\] )?//; s/^[ \t]+//'
 }
 
+# series_maintainer: the address the series comes from (its first patch).
+series_maintainer() {
+	sed -n 's/^From: .*<\(.*\)>$/\1/p' "$(series_patches | head -n 1)" | head -n 1
+}
+
 # cover_body FILE: the lines after the mail header.
 cover_body() { sed '1,/^$/d' "$1"; }
 
@@ -259,9 +264,12 @@ series_tree() {
 
 # series_export TREE DEST: write DEST/patches and DEST/series from TREE.
 series_export() {
-	local tree=$1 dest=$2 tmp f
+	local tree=$1 dest=$2 tmp f desc
 	git -C "$tree" rev-parse -q --verify cgpipe-base >/dev/null ||
 		die "$tree is not a tree made by 'scripts/cgpipe tree'"
+	# trailing blank lines of the cover letter would not survive a round trip
+	desc=$(git -C "$tree" config branch.cgpipe.description || true)
+	[ -z "$desc" ] || git -C "$tree" config branch.cgpipe.description "$desc"
 	tmp=$(mktemp -d)
 	format_series "$tree" "$tmp/patches"
 	rm -f "$dest"/patches/*.patch
