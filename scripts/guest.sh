@@ -228,7 +228,10 @@ guest_bench() {
 	fi
 	sed -n '/^CSV-BEGIN$/,/^CSV-END$/p' "$log" | sed '1d;$d' >"$csv"
 	awk -F, -f "$CG_TOP/scripts/bench.awk" "$csv"
-	say "$CG_ARCH: CSV in $csv"
+	awk -F, -v speeds=1 -f "$CG_TOP/scripts/bench.awk" "$csv" >"$CG_RUNDIR/bench-speeds.txt"
+	gnuplot -c "$CG_TOP/scripts/bench.gp" "$CG_RUNDIR/bench-speeds.txt" \
+		"$CG_RUNDIR/bench.png" "cgpipe_bench, $CG_ARCH $CG_BASE_VERSION, QEMU -icount"
+	say "$CG_ARCH: CSV in $csv, plot in $CG_RUNDIR/bench.png"
 }
 
 # guest_verdict LOG QEMU_RC: 0 passed, 1 failed, 2 no verdict. Writes
