@@ -192,6 +192,17 @@ guest_interactive() {
 	"${QEMU_ARGS[@]}"
 }
 
+# qemu_watched LOG: run QEMU_ARGS headless under the watchdog, the console
+# to stdout and LOG; returns QEMU's status (124: the watchdog expired).
+qemu_watched() {
+	local rc=0
+	set -o pipefail
+	timeout -k 10 "$OPT_TIMEOUT" "${QEMU_ARGS[@]}" -display none -monitor none \
+		-serial stdio </dev/null 2>&1 | tee "$1" || rc=$?
+	set +o pipefail
+	return "$rc"
+}
+
 # guest_boot ARCH: boot under the watchdog, keep the console, judge it.
 guest_boot() {
 	local rc=0 log
@@ -200,10 +211,7 @@ guest_boot() {
 	rm -f "$CG_RUNDIR/verdict"
 	qemu_args "cgtest.mode=run$(guest_selection)"
 	say "$CG_ARCH: booting (watchdog ${OPT_TIMEOUT}s, console: $log)"
-	set -o pipefail
-	timeout -k 10 "$OPT_TIMEOUT" "${QEMU_ARGS[@]}" -display none -monitor none \
-		-serial stdio </dev/null 2>&1 | tee "$log" || rc=$?
-	set +o pipefail
+	qemu_watched "$log" || rc=$?
 	guest_verdict "$log" "$rc"
 }
 
@@ -217,21 +225,21 @@ guest_bench() {
 	OPT_ICOUNT=1
 	qemu_args "cgtest.mode=bench${BENCH_ARGS:+ cgtest.bench=$BENCH_ARGS}"
 	say "$CG_ARCH: benchmark, -icount (console: $log)"
-	set -o pipefail
-	timeout -k 10 "$OPT_TIMEOUT" "${QEMU_ARGS[@]}" -display none -monitor none \
-		-serial stdio </dev/null 2>&1 | tr -d '\r' >"$log" || rc=$?
-	set +o pipefail
-	if ! grep -q '^CGPIPE-BENCH-END: 0$' "$log"; then
+	qemu_watched "$log" >/dev/null || rc=$?
+	if ! tr -d '\r' <"$log" | grep -q '^CGPIPE-BENCH-END: 0$'; then
 		sed -n '/^CGPIPE-BENCH-BEGIN$/,$p' "$log" | tail -n 20 >&2
 		warn "$CG_ARCH: the benchmark did not finish (qemu exit $rc; console: $log)"
 		return 2
 	fi
-	sed -n '/^CSV-BEGIN$/,/^CSV-END$/p' "$log" | sed '1d;$d' >"$csv"
+	tr -d '\r' <"$log" | sed -n '/^CSV-BEGIN$/,/^CSV-END$/p' | sed '1d;$d' >"$csv"
 	awk -F, -f "$CG_TOP/scripts/bench.awk" "$csv"
 	awk -F, -v speeds=1 -f "$CG_TOP/scripts/bench.awk" "$csv" >"$CG_RUNDIR/bench-speeds.txt"
-	gnuplot -c "$CG_TOP/scripts/bench.gp" "$CG_RUNDIR/bench-speeds.txt" \
-		"$CG_RUNDIR/bench.png" "cgpipe_bench, $CG_ARCH $CG_BASE_VERSION, QEMU -icount"
-	say "$CG_ARCH: CSV in $csv, plot in $CG_RUNDIR/bench.png"
+	if [ "$(wc -l <"$CG_RUNDIR/bench-speeds.txt")" -gt 1 ]; then
+		gnuplot -c "$CG_TOP/scripts/bench.gp" "$CG_RUNDIR/bench-speeds.txt" \
+			"$CG_RUNDIR/bench.png" "cgpipe_bench, $CG_ARCH $CG_BASE_VERSION, QEMU -icount"
+		say "$CG_ARCH: plot in $CG_RUNDIR/bench.png"
+	fi
+	say "$CG_ARCH: CSV in $csv"
 }
 
 # guest_verdict LOG QEMU_RC: 0 passed, 1 failed, 2 no verdict. Writes
