@@ -7,39 +7,57 @@
 # What in a kernel log means the kernel misbehaved during the run.
 SPLAT_RE='BUG:|WARNING:|KASAN:|UBSAN:|Oops|general protection fault|Unable to handle kernel|possible circular locking|possible recursive locking|inconsistent lock state|suspicious RCU usage|unreferenced object|Kernel panic'
 
-# guest_dirs ARCH: load the arch, set CG_BUILD (O= dir) and CG_RUNDIR.
+# guest_dirs ARCH: load the arch, set CG_BUILD (O= dir), CG_RUNDIR and
+# CG_LABEL for the flavour (OPT_DEBUG): each flavour has its own dirs.
 guest_dirs() {
+	local flavour=
 	load_arch "$1"
-	CG_BUILD=$CG_OUT/build/$1-${CG_SRC##*/}
-	CG_RUNDIR=$CG_OUT/run/$1-${CG_SRC##*/}
+	[ "$OPT_DEBUG" = 1 ] && flavour=-debug
+	CG_LABEL=$1${flavour:+ (debug)}
+	CG_BUILD=$CG_OUT/build/$1-${CG_SRC##*/}$flavour
+	CG_RUNDIR=$CG_OUT/run/$1-${CG_SRC##*/}$flavour
 	mkdir -p "$CG_BUILD" "$CG_RUNDIR"
 }
 
 config_fragments() {
 	printf '%s\n' "$CG_TOP/qemu/common.config" "$CG_TOP/qemu/$CG_ARCH.config" \
 		"$CG_TOP/Kconfig.fragment" "$CG_SRC/tools/testing/selftests/cgpipe/config"
+	[ "$OPT_DEBUG" = 1 ] && printf '%s\n' "$CG_TOP/qemu/debug.config"
+	return 0
+}
+
+# config_wanted FRAGMENT...: the requested lines, the last one of each
+# symbol only (a later fragment overrides, as in merge_config.sh).
+config_wanted() {
+	awk '{ sym = $0; sub(/^# /, "", sym); sub(/[= ].*/, "", sym) }
+	sym ~ /^CONFIG_/ {
+		if (!(sym in last))
+			order[++n] = sym
+		last[sym] = $0
+	}
+	END { for (i = 1; i <= n; i++) print last[order[i]] }' "$@"
 }
 
 # config_verify FRAGMENT...: every requested line must be in .config;
 # merge_config.sh drops options with unmet dependencies without failing.
 config_verify() {
-	local f line sym missing=
-	for f; do
-		while read -r line; do
-			case "$line" in
-			CONFIG_*=*)
-				grep -qxF "$line" "$CG_BUILD/.config" || missing="$missing $line"
-				;;
-			'# CONFIG_'*' is not set')
-				sym=${line#\# }
-				sym=${sym%% *}
-				grep -q "^$sym=" "$CG_BUILD/.config" && missing="$missing $sym=n"
-				;;
-			esac
-		done <"$f"
-	done
+	local line sym missing=
+	while read -r line; do
+		case "$line" in
+		CONFIG_*=*)
+			grep -qxF "$line" "$CG_BUILD/.config" || missing="$missing $line"
+			;;
+		'# CONFIG_'*' is not set')
+			sym=${line#\# }
+			sym=${sym%% *}
+			grep -q "^$sym=" "$CG_BUILD/.config" && missing="$missing $sym=n"
+			;;
+		esac
+	done <<EOF
+$(config_wanted "$@")
+EOF
 	[ -z "$missing" ] ||
-		die "$CG_ARCH: kconfig dropped requested options (unmet dependencies?):$missing"
+		die "$CG_LABEL: kconfig dropped requested options (unmet dependencies?):$missing"
 }
 
 build_config() {
@@ -48,12 +66,12 @@ build_config() {
 	# shellcheck disable=SC2086 # one word per fragment
 	key=$(hash_of $frags "$CROSS_COMPILE" "$CG_SRC/.git/cgpipe-applied")
 	stamp_ok "$CG_BUILD/.cgpipe-config" "$key" && return 0
-	say "$CG_ARCH: configuring: tinyconfig + $(printf '%s\n' "$frags" | sed "s|^$CG_SRC/||; s|^$CG_TOP/||" | tr '\n' ' ')"
-	kmake tinyconfig >"$log" 2>&1 || die "$CG_ARCH: tinyconfig failed (see $log)"
+	say "$CG_LABEL: configuring: tinyconfig + $(printf '%s\n' "$frags" | sed "s|^$CG_SRC/||; s|^$CG_TOP/||" | tr '\n' ' ')"
+	kmake tinyconfig >"$log" 2>&1 || die "$CG_LABEL: tinyconfig failed (see $log)"
 	# shellcheck disable=SC2086
 	"$CG_SRC/scripts/kconfig/merge_config.sh" -m -O "$CG_BUILD" "$CG_BUILD/.config" $frags >>"$log" 2>&1 ||
-		die "$CG_ARCH: merge_config.sh failed (see $log)"
-	kmake olddefconfig >>"$log" 2>&1 || die "$CG_ARCH: olddefconfig failed (see $log)"
+		die "$CG_LABEL: merge_config.sh failed (see $log)"
+	kmake olddefconfig >>"$log" 2>&1 || die "$CG_LABEL: olddefconfig failed (see $log)"
 	# shellcheck disable=SC2086
 	config_verify $frags
 	stamp_set "$CG_BUILD/.cgpipe-config" "$key"
@@ -61,23 +79,35 @@ build_config() {
 
 build_kernel() {
 	local log=$CG_BUILD/build.log
-	say "$CG_ARCH: building $KTARGET in $CG_BUILD (log: $log)"
+	say "$CG_LABEL: building $KTARGET in $CG_BUILD (log: $log)"
 	if ! kmake "$KTARGET" >"$log" 2>&1; then
 		tail -n 40 "$log" >&2
-		die "$CG_ARCH: kernel build failed (see $log)"
+		die "$CG_LABEL: kernel build failed (see $log)"
+	fi
+	if grep -q '^CONFIG_MODULES=y' "$CG_BUILD/.config" &&
+		! kmake modules >>"$log" 2>&1; then
+		tail -n 40 "$log" >&2
+		die "$CG_LABEL: module build failed (see $log)"
 	fi
 	grep -E 'warning:|error:' "$log" >&2 || true
 }
 
+# cgpipe_module: the cgpipe.ko of this build, if cgpipe is a module.
+cgpipe_module() {
+	grep -q '^CONFIG_CGPIPE=m' "$CG_BUILD/.config" 2>/dev/null &&
+		[ -f "$CG_BUILD/drivers/char/cgpipe.ko" ] &&
+		printf '%s\n' "$CG_BUILD/drivers/char/cgpipe.ko"
+}
+
 build_kselftests() {
 	local log=$CG_BUILD/kselftest.log
-	say "$CG_ARCH: building the kselftests (static)"
+	say "$CG_LABEL: building the kselftests (static)"
 	if ! { kmake headers && kmake TARGETS=cgpipe USERLDFLAGS=-static kselftest-install; } >"$log" 2>&1; then
 		tail -n 40 "$log" >&2
-		die "$CG_ARCH: kselftest build failed (see $log)"
+		die "$CG_LABEL: kselftest build failed (see $log)"
 	fi
 	[ -x "$CG_BUILD/kselftest/kselftest_install/run_kselftest.sh" ] ||
-		die "$CG_ARCH: no run_kselftest.sh in $CG_BUILD/kselftest/kselftest_install"
+		die "$CG_LABEL: no run_kselftest.sh in $CG_BUILD/kselftest/kselftest_install"
 }
 
 # guest_busybox: set CG_BUSYBOX to a static busybox for the guest arch,
@@ -108,7 +138,7 @@ guest_busybox() {
 
 # initramfs_list: the gen_init_cpio description of the guest's root.
 initramfs_list() {
-	local ks=$CG_BUILD/kselftest/kselftest_install d p
+	local ks=$CG_BUILD/kselftest/kselftest_install d p ko
 	printf 'nod /dev/console 0600 0 0 c 5 1\n'
 	for d in /dev /proc /sys /tmp /root /etc /etc/cgpipe /bin /sbin /usr \
 		/usr/bin /usr/sbin /kselftest; do
@@ -118,6 +148,10 @@ initramfs_list() {
 	printf 'file /bin/busybox %s 0755 0 0\n' "$CG_BUSYBOX"
 	printf 'file /usr/bin/timeout %s 0755 0 0\n' "$CG_TOP/selftests/timeout"
 	printf 'file /etc/cgpipe/verdict.awk %s 0644 0 0\n' "$CG_TOP/selftests/verdict.awk"
+	if ko=$(cgpipe_module); then
+		printf 'dir /lib 0755 0 0\ndir /lib/modules 0755 0 0\n'
+		printf 'file /lib/modules/cgpipe.ko %s 0644 0 0\n' "$ko"
+	fi
 	(cd "$ks" && find . -mindepth 1 | sort) | while read -r p; do
 		p=${p#./}
 		if [ -L "$ks/$p" ]; then
@@ -139,8 +173,8 @@ build_initramfs() {
 	fi
 	initramfs_list >"$CG_BUILD/initramfs.list"
 	"$gen" "$CG_BUILD/initramfs.list" >"$CG_BUILD/initramfs.cpio" ||
-		die "$CG_ARCH: gen_init_cpio failed"
-	say "$CG_ARCH: initramfs $CG_BUILD/initramfs.cpio"
+		die "$CG_LABEL: gen_init_cpio failed"
+	say "$CG_LABEL: initramfs $CG_BUILD/initramfs.cpio"
 }
 
 build_all() {
@@ -169,7 +203,7 @@ qemu_args() {
 		QEMU_ARGS+=(-accel tcg)
 	fi
 	if [ ! -f "$CG_BUILD/$KIMAGE" ] || [ ! -f "$CG_BUILD/initramfs.cpio" ]; then
-		die "$CG_ARCH: nothing built in $CG_BUILD (run 'scripts/cgpipe build')"
+		die "$CG_LABEL: nothing built in $CG_BUILD (run 'scripts/cgpipe build')"
 	fi
 }
 
@@ -210,7 +244,7 @@ guest_boot() {
 	log=$CG_RUNDIR/console.log
 	rm -f "$CG_RUNDIR/verdict"
 	qemu_args "cgtest.mode=run$(guest_selection)"
-	say "$CG_ARCH: booting (watchdog ${OPT_TIMEOUT}s, console: $log)"
+	say "$CG_LABEL: booting (watchdog ${OPT_TIMEOUT}s, console: $log)"
 	qemu_watched "$log" || rc=$?
 	guest_verdict "$log" "$rc"
 }
@@ -224,11 +258,11 @@ guest_bench() {
 	csv=$CG_RUNDIR/bench.csv
 	OPT_ICOUNT=1
 	qemu_args "cgtest.mode=bench${BENCH_ARGS:+ cgtest.bench=$BENCH_ARGS}"
-	say "$CG_ARCH: benchmark, -icount (console: $log)"
+	say "$CG_LABEL: benchmark, -icount (console: $log)"
 	qemu_watched "$log" >/dev/null || rc=$?
 	if ! tr -d '\r' <"$log" | grep -q '^CGPIPE-BENCH-END: 0$'; then
 		sed -n '/^CGPIPE-BENCH-BEGIN$/,$p' "$log" | tail -n 20 >&2
-		warn "$CG_ARCH: the benchmark did not finish (qemu exit $rc; console: $log)"
+		warn "$CG_LABEL: the benchmark did not finish (qemu exit $rc; console: $log)"
 		return 2
 	fi
 	tr -d '\r' <"$log" | sed -n '/^CSV-BEGIN$/,/^CSV-END$/p' | sed '1d;$d' >"$csv"
@@ -237,9 +271,9 @@ guest_bench() {
 	if [ "$(wc -l <"$CG_RUNDIR/bench-speeds.txt")" -gt 1 ]; then
 		gnuplot -c "$CG_TOP/scripts/bench.gp" "$CG_RUNDIR/bench-speeds.txt" \
 			"$CG_RUNDIR/bench.png" "cgpipe_bench, $CG_ARCH $CG_BASE_VERSION, QEMU -icount"
-		say "$CG_ARCH: plot in $CG_RUNDIR/bench.png"
+		say "$CG_LABEL: plot in $CG_RUNDIR/bench.png"
 	fi
-	say "$CG_ARCH: CSV in $csv"
+	say "$CG_LABEL: CSV in $csv"
 }
 
 # guest_verdict LOG QEMU_RC: 0 passed, 1 failed, 2 no verdict. Writes
@@ -251,12 +285,12 @@ guest_verdict() {
 	sed -n '/^CGPIPE-TAP-BEGIN$/,/^CGPIPE-TAP-END$/p' "$con" | sed '1d;$d' >"$tap"
 	if grep -q 'Kernel panic' "$con"; then
 		grep -m1 -A3 'Kernel panic' "$con" >&2
-		warn "$CG_ARCH: the kernel panicked (console: $1)"
+		warn "$CG_LABEL: the kernel panicked (console: $1)"
 		return 2
 	fi
 	if ! grep -q '^CGPIPE-VERDICT: ' "$con"; then
-		[ "$2" = 124 ] && warn "$CG_ARCH: watchdog expired after ${OPT_TIMEOUT}s"
-		warn "$CG_ARCH: no verdict from the guest (qemu exit $2; console: $1)"
+		[ "$2" = 124 ] && warn "$CG_LABEL: watchdog expired after ${OPT_TIMEOUT}s"
+		warn "$CG_LABEL: no verdict from the guest (qemu exit $2; console: $1)"
 		return 2
 	fi
 	v=$(awk -f "$CG_TOP/selftests/verdict.awk" "$tap")
@@ -264,13 +298,13 @@ guest_verdict() {
 $(counts_of "$v")
 EOF
 	if [ $((p + f + s)) -eq 0 ]; then
-		warn "$CG_ARCH: the guest ran no test (TAP: $tap)"
+		warn "$CG_LABEL: the guest ran no test (TAP: $tap)"
 		return 2
 	fi
 	splats=$(sed '/^CGPIPE-TAP-BEGIN$/,/^CGPIPE-TAP-END$/d' "$con" | grep -E "$SPLAT_RE" || true)
 	if [ -n "$splats" ]; then
 		printf '%s\n' "$splats" | head -n 20 >&2
-		warn "$CG_ARCH: the kernel log has splats (console: $1)"
+		warn "$CG_LABEL: the kernel log has splats (console: $1)"
 		f=$((f + 1))
 	else
 		p=$((p + 1))
