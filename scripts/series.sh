@@ -220,15 +220,25 @@ cover_body() { sed '1,/^$/d' "$1"; }
 # pinned, reproducible settings: zero commit ids, the cover letter's date and
 # sender taken from the last patch, v6.8 as the recorded base.
 format_series() {
-	local dir=$1 out=$2
+	local dir=$1 out=$2 who
+	local -a rcpt=()
 	rm -rf "$out"
 	mkdir -p "$out"
+	# To: the maintainers of what the series touches, Cc: their lists
+	while IFS= read -r who; do
+		rcpt+=("$who")
+	done < <(cd "$dir" && git diff cgpipe-base..HEAD >"$out/.diff" &&
+		./scripts/get_maintainer.pl --no-git --no-git-fallback --no-rolestats \
+			--nol "$out/.diff" | sed 's/^/--to=/' &&
+		./scripts/get_maintainer.pl --no-git --no-git-fallback --no-rolestats \
+			--nom --nor "$out/.diff" | sed 's/^/--cc=/')
+	rm -f "$out/.diff"
 	GIT_COMMITTER_NAME=$(git -C "$dir" log -1 --format=%an HEAD) \
 		GIT_COMMITTER_EMAIL=$(git -C "$dir" log -1 --format=%ae HEAD) \
 		GIT_COMMITTER_DATE=$(git -C "$dir" log -1 --format=%aD HEAD) \
 		git_pinned -C "$dir" format-patch -q --zero-commit --no-signature \
 		--cover-letter --cover-from-description=subject --base=cgpipe-base \
-		-o "$out" cgpipe-base..HEAD
+		"${rcpt[@]}" -o "$out" cgpipe-base..HEAD
 	sed -i -E "s/^base-commit: [0-9a-f]+$/base-commit: $V68_COMMIT/" "$out"/0000-cover-letter.patch
 }
 
@@ -284,10 +294,15 @@ series_export() {
 }
 
 # normalise_base PATCH: PATCH less what depends on the base tree: blob ids,
-# hunk positions, and the context lines of the diffs (the base's own text).
+# hunk positions, the context lines of the diffs (the base's own text) and
+# the recipients (its MAINTAINERS file).
 normalise_base() {
 	sed -E 's/^index [0-9a-f]+\.\.[0-9a-f]+/index BLOB..BLOB/; s/^@@ -[0-9]+(,[0-9]+)? \+[0-9]+(,[0-9]+)? @@.*/@@ HUNK @@/' "$1" |
-		awk '/^diff --git /{d=1} !(d && /^ /)'
+		awk '/^$/ { body = 1 }
+		!body && /^(To|Cc): / { rcpt = 1; next }
+		!body && rcpt && /^[ \t]/ { next }
+		{ rcpt = 0 }
+		/^diff --git /{d=1} !(d && /^ /)'
 }
 
 # series_roundtrip: export the applied series again and compare with patches/.
@@ -325,6 +340,220 @@ series_roundtrip() {
 		warn "round trip: $f differs from its export (hand-edited? use scripts/cgpipe tree/export)"
 		rc=1
 	done
+	rm -rf "$tmp"
+	return "$rc"
+}
+
+# Each patch must build on its own. prefix_dirs: the scratch worktree
+# (PX_TREE) where prefixes of the series are checked out one by one, and
+# its O= dirs, one per arch and CONFIG_CGPIPE value (PX_BUILD ARCH Y|M).
+prefix_dirs() {
+	PX_TREE=$CG_OUT/prefix/${CG_SRC##*/}
+	if [ ! -e "$PX_TREE/.git" ]; then
+		mkdir -p "${PX_TREE%/*}"
+		git -C "$CG_SRC" worktree prune
+		git_pinned -C "$CG_SRC" worktree add -q --detach "$PX_TREE" cgpipe-base ||
+			die "cannot make the worktree $PX_TREE"
+	fi
+}
+
+# prefix_make ARCH Y|M ARGS...: make in PX_TREE for that arch and config.
+prefix_make() {
+	local arch=$1 val=$2
+	shift 2
+	load_arch "$arch"
+	CG_BUILD=$CG_OUT/prefix/build-$arch-$val
+	mkdir -p "$CG_BUILD"
+	CG_SRC=$PX_TREE kmake -s "$@"
+}
+
+# prefix_config ARCH Y|M: tinyconfig plus what cgpipe needs, cgpipe =Y|M.
+prefix_config() {
+	local frag
+	[ -f "$CG_OUT/prefix/build-$1-$2/.config" ] && return 0
+	frag=$CG_OUT/prefix/cgpipe-$2.config
+	{
+		cat "$CG_TOP/qemu/common.config" "$CG_TOP/Kconfig.fragment"
+		if [ "$2" = m ]; then
+			printf 'CONFIG_MODULES=y\nCONFIG_CGPIPE=m\n'
+		fi
+	} >"$frag"
+	prefix_make "$1" "$2" tinyconfig >/dev/null &&
+		"$PX_TREE/scripts/kconfig/merge_config.sh" -m -O "$CG_BUILD" \
+			"$CG_BUILD/.config" "$frag" >/dev/null &&
+		prefix_make "$1" "$2" olddefconfig >/dev/null
+}
+
+# prefix_check_kernel: the driver objects of the checked-out prefix, on every
+# arch, built in and as a module, W=1 and C=2 (sparse), warning-free; and
+# kernel-doc of its sources. Prints what it found; returns 1 on any.
+prefix_check_kernel() {
+	local a v out f rc=0
+	for a in $(list_arches); do
+		for v in y m; do
+			prefix_config "$a" "$v" || return 1
+			if ! out=$(prefix_make "$a" "$v" W=1 C=2 drivers/char/cgpipe.o 2>&1) ||
+				printf '%s\n' "$out" | grep -qE 'warning|error'; then
+				printf '%s: CONFIG_CGPIPE=%s:\n%s\n' "$a" "$v" "$out"
+				rc=1
+			fi
+		done
+	done
+	for f in drivers/char/cgpipe.c drivers/char/cgpipe_kunit.c include/uapi/linux/cgpipe.h; do
+		[ -f "$PX_TREE/$f" ] || continue
+		out=$(cd "$PX_TREE" && ./scripts/kernel-doc -none -Wall "$f" 2>&1)
+		[ -z "$out" ] || {
+			printf 'kernel-doc %s:\n%s\n' "$f" "$out"
+			rc=1
+		}
+	done
+	return "$rc"
+}
+
+# prefix_check_selftests: the kselftests of the checked-out prefix compile
+# without warnings for every arch, against its own uapi headers.
+prefix_check_selftests() {
+	local a f out rc=0
+	for a in $(list_arches); do
+		prefix_config "$a" y || return 1
+		prefix_make "$a" y headers >/dev/null 2>&1 || return 1
+		for f in "$PX_TREE"/tools/testing/selftests/cgpipe/*.c; do
+			out=$("${CROSS_COMPILE}gcc" -Wall -O2 -fsyntax-only \
+				-isystem "$CG_BUILD/usr/include" \
+				-I "$PX_TREE/tools/testing/selftests" "$f" 2>&1) || rc=1
+			[ -z "$out" ] || {
+				printf '%s %s:\n%s\n' "$a" "${f##*/}" "$out"
+				rc=1
+			}
+		done
+	done
+	return "$rc"
+}
+
+# series_prefixes: check out each prefix of the series and check what its
+# last patch touches (the rest was checked with an earlier prefix). Prints
+# one "pass|fail NAME" line per patch.
+series_prefixes() {
+	local c n=0 files name out rc
+	prefix_dirs
+	for c in $(git -C "$CG_SRC" rev-list --reverse cgpipe-base..cgpipe); do
+		n=$((n + 1))
+		git -C "$PX_TREE" checkout -q --detach "$c" || die "cannot check out $c"
+		files=$(git -C "$PX_TREE" diff-tree --no-commit-id --name-only -r "$c")
+		name=$(printf 'patch %02d builds alone' "$n")
+		rc=0
+		out=
+		case "$files" in
+		*drivers/char/* | *include/*)
+			out=$(prefix_check_kernel 2>&1) || rc=1
+			;;
+		esac
+		case "$files" in
+		*tools/testing/selftests/*)
+			out=$out$(prefix_check_selftests 2>&1) || rc=1
+			;;
+		esac
+		if [ "$rc" = 0 ]; then
+			printf 'pass %s\n' "$name"
+		else
+			printf '%s\n' "$out" | head -n 30 >&2
+			printf 'fail %s\n' "$name"
+		fi
+	done
+}
+
+# series_quilt: quilt push -a of patches/ and series onto the base, in the
+# prefix worktree; on v6.8 without fuzz. Leaves the worktree at the base.
+series_quilt() {
+	local out rc=0
+	prefix_dirs
+	git -C "$PX_TREE" checkout -qf --detach cgpipe-base
+	git -C "$PX_TREE" clean -fdxq
+	out=$(cd "$PX_TREE" && QUILT_PATCHES=$CG_TOP/patches QUILT_SERIES=$CG_TOP/series \
+		quilt push -a 2>&1) || rc=1
+	if [ "$rc" = 0 ] && printf '%s\n' "$out" | grep -q 'with fuzz'; then
+		if [ "$CG_BASE_VERSION" = 6.8.0 ]; then
+			rc=1
+		else
+			warn "quilt: base $CG_BASE_VERSION needed fuzz (fine off v6.8)"
+		fi
+	fi
+	[ "$rc" = 0 ] || printf '%s\n' "$out" | tail -n 20 >&2
+	git -C "$PX_TREE" checkout -qf --detach cgpipe-base
+	git -C "$PX_TREE" clean -fdxq
+	return "$rc"
+}
+
+# mail_parts FILE DIR: what a patch mail says, split by git mailinfo into
+# DIR/{info,msg,diff}: info without the date, diff without the diffstat and
+# the abbreviated blob ids and the signature (settings of the sender).
+mail_parts() {
+	mkdir -p "$2"
+	git mailinfo "$2/msg" "$2/patch" <"$1" | grep -v '^Date:' >"$2/info"
+	sed -n '/^diff --git /,$p' "$2/patch" | sed '/^-- $/,$d' | grep -v '^index ' >"$2/diff"
+}
+
+# series_b4: the series through b4 as a maintainer would get it: b4 prep
+# (To/Cc from get_maintainer.pl), b4 send to files, an mbox of those, b4 am
+# -Q; the quilt-ready patches must say what ours say, patch for patch.
+series_b4() {
+	local tmp rc=0 ours theirs n i
+	tmp=$(mktemp -d)
+	git_pinned clone -q --shared --branch cgpipe "$CG_SRC" "$tmp/tree"
+	git -C "$tmp/tree" branch base cgpipe-base
+	git -C "$tmp/tree" config branch.cgpipe.description \
+		"$(git -C "$CG_SRC" config branch.cgpipe.description)"
+	# b4 runs with HOME=$tmp: nothing of the user's configuration leaks in
+	git config -f "$tmp/.gitconfig" user.name "$(git -C "$CG_SRC" log -1 --format=%an cgpipe)"
+	git config -f "$tmp/.gitconfig" user.email "$(series_maintainer)"
+	git -C "$tmp/tree" config b4.prep-cover-strategy branch-description
+	git -C "$tmp/tree" config b4.send-endpoint-web ""
+	git -C "$tmp/tree" config sendemail.smtpserver /bin/false
+	if ! (cd "$tmp/tree" && export HOME=$tmp && b4 -q prep -e base && b4 -q prep -c &&
+		b4 -q send --no-sign -o "$tmp/sent") >"$tmp/b4.log" 2>&1; then
+		tail -n 20 "$tmp/b4.log" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	for i in "$tmp"/sent/*.eml; do
+		printf 'From mboxrd@z Thu Jan  1 00:00:00 1970\n'
+		cat "$i"
+		printf '\n'
+	done >"$tmp/series.mbox"
+	grep -q '^To: .*' "$tmp/sent/0000-"*.eml || {
+		warn "b4: the cover letter has no To: from get_maintainer.pl"
+		rc=1
+	}
+	mkdir -p "$tmp/am"
+	if ! (cd "$tmp" && HOME=$tmp b4 -q am -m series.mbox -Q -o am) >"$tmp/am.log" 2>&1; then
+		tail -n 20 "$tmp/am.log" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	n=0
+	while read -r ours; do
+		n=$((n + 1))
+		theirs=$(sed -n "${n}p" "$tmp"/am/*.patches/series)
+		if [ -z "$theirs" ]; then
+			warn "b4 am: no patch $n"
+			rc=1
+			continue
+		fi
+		mail_parts "$ours" "$tmp/ours.$n"
+		mail_parts "$tmp/am/"*.patches/"$theirs" "$tmp/theirs.$n"
+		for i in info msg diff; do
+			cmp -s "$tmp/ours.$n/$i" "$tmp/theirs.$n/$i" && continue
+			diff -u "$tmp/ours.$n/$i" "$tmp/theirs.$n/$i" | head -n 20 >&2
+			warn "b4 am: patch $n differs from ours ($i)"
+			rc=1
+		done
+	done <<EOF
+$(series_patches)
+EOF
+	[ "$(grep -c . "$tmp"/am/*.patches/series)" = "$n" ] || {
+		warn "b4 am: not $n patches"
+		rc=1
+	}
 	rm -rf "$tmp"
 	return "$rc"
 }
