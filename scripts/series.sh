@@ -305,11 +305,17 @@ normalise_base() {
 		/^diff --git /{d=1} !(d && /^ /)'
 }
 
+# base_exact: true when the series sits on v6.8 as made (plain git am), so
+# that what is exported from the tree must equal patches/ byte for byte.
+base_exact() {
+	[ "$CG_BASE_VERSION" = 6.8.0 ] && [ "$CG_APPLY_METHOD" = "git am" ]
+}
+
 # series_roundtrip: export the applied series again and compare with patches/.
 # Byte for byte on v6.8; elsewhere less the base-dependent lines, said loudly.
 series_roundtrip() {
 	local tmp f rc=0 exact=1
-	if [ "$CG_BASE_VERSION" != 6.8.0 ] || [ "$CG_APPLY_METHOD" != "git am" ]; then
+	if ! base_exact; then
 		exact=0
 		warn "base is $CG_BASE_VERSION ($CG_APPLY_METHOD), not v6.8: the round trip ignores blob ids, hunk positions and context lines"
 	fi
@@ -486,11 +492,17 @@ series_quilt() {
 
 # mail_parts FILE DIR: what a patch mail says, split by git mailinfo into
 # DIR/{info,msg,diff}: info without the date, diff without the diffstat and
-# the abbreviated blob ids and the signature (settings of the sender).
+# the abbreviated blob ids and the signature (settings of the sender); off
+# v6.8 also without hunk positions and context lines (normalise_base).
 mail_parts() {
 	mkdir -p "$2"
 	git mailinfo "$2/msg" "$2/patch" <"$1" | grep -v '^Date:' >"$2/info"
-	sed -n '/^diff --git /,$p' "$2/patch" | sed '/^-- $/,$d' | grep -v '^index ' >"$2/diff"
+	sed -n '/^diff --git /,$p' "$2/patch" | sed '/^-- $/,$d' | grep -v '^index ' >"$2/diff.raw"
+	if base_exact; then
+		mv "$2/diff.raw" "$2/diff"
+	else
+		normalise_base "$2/diff.raw" >"$2/diff"
+	fi
 }
 
 # series_b4: the series through b4 as a maintainer would get it: b4 prep
