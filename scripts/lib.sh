@@ -130,10 +130,18 @@ host_deps() {
 	need_pkgs $pkgs
 }
 
-# kmake ARGS...: make in the kernel source for the loaded arch and O= dir.
+# kmake SRC BUILD ARGS...: make in the kernel source SRC for the loaded arch,
+# O=BUILD.
 kmake() {
-	local cc=${CROSS_COMPILE}gcc
+	local src=$1 build=$2 cc=${CROSS_COMPILE}gcc
+	shift 2
 	have ccache && cc="ccache $cc"
-	make -C "$CG_SRC" O="$CG_BUILD" ARCH="$KARCH" \
+	make -C "$src" O="$build" ARCH="$KARCH" \
 		CROSS_COMPILE="$CROSS_COMPILE" CC="$cc" -j"$CG_JOBS" "$@"
+}
+
+# elapsed START: the time since START (a $SECONDS value) as 1m05s.
+elapsed() {
+	local d=$((SECONDS - $1))
+	printf '%dm%02ds' $((d / 60)) $((d % 60))
 }
