@@ -349,8 +349,8 @@ check_prefix_builds() {
 
 # prefix_plan SRC: one line per patch, "N KERNEL RUN" with N its number,
 # KERNEL the first patch of its group (consecutive patches that build the
-# same kernel: a patch that changes nothing outside tools/testing/selftests
-# and Documentation leaves the kernel as it was) and RUN the prefix whose
+# same kernel: a patch that changes nothing outside tools/testing/selftests,
+# Documentation and MAINTAINERS leaves the kernel as it was) and RUN the prefix whose
 # suite covers N: the group's last prefix, whose suite is a superset of the
 # earlier ones' as long as test files are only added; a patch that modifies
 # or deletes an existing test program's source ends a run (the prefix
@@ -363,7 +363,7 @@ prefix_plan() {
 		files=$(git -C "$1" diff-tree --no-commit-id --name-only -r "$c")
 		# the suite's config is merged into the kernel's: a kernel change
 		if [ "$kernel" = 0 ] || printf '%s\n' "$files" |
-			grep -vE '^(tools/testing/selftests|Documentation)/' |
+			grep -vE '^(tools/testing/selftests/|Documentation/|MAINTAINERS$)' |
 			grep -q . || printf '%s\n' "$files" | grep -qx 'tools/testing/selftests/cgpipe/config'; then
 			kernel=$n
 		fi
@@ -383,50 +383,75 @@ prefix_plan() {
 	}' | sort -n
 }
 
+# prefix_boot_wait DIR: wait for the prefix boot started in DIR (if any);
+# its result is in DIR/result.
+prefix_boot_wait() {
+	[ -n "${PX_BOOT_PID:-}" ] || return 0
+	wait "$PX_BOOT_PID" || true
+	cat "$1/boot.log" >&2
+	PX_BOOT_PID=
+}
+
 # check_prefix_suites SRC ACCEL TIMEOUT LAST: the suite at each prefix of
 # the series, on arm64 (normal flavour), one result per patch, booting
 # each kernel once (prefix_plan). The full series is what the arm64 run
 # boots: LAST is that run's result (pass|fail), or empty to run it here
 # (run_guest). The other kernels are built in a build directory of their
-# own from the prefix worktree, incrementally from one to the next.
+# own from the prefix worktree, incrementally from one to the next; each
+# boots (from a copy of its kernel and initramfs) while the next builds.
 check_prefix_suites() {
-	local src=$1 accel=$2 timeout=$3 last=$4 px build rundir plan total
-	local n k r c lbl
-	local -A result=()
+	local src=$1 accel=$2 timeout=$3 last=$4 px build plan total
+	local n k r c lbl rundir prev=
+	PX_BOOT_PID=
 	px=$(prefix_tree "$src")
 	build=$CG_OUT/prefix/${src##*/}-suite-arm64
 	plan=$(prefix_plan "$src")
 	total=$(printf '%s\n' "$plan" | wc -l)
+	load_arch arm64
 	for r in $(printf '%s\n' "$plan" | awk '$3 > 0 { print $3 }' | sort -nu); do
+		rundir=$CG_OUT/prefix/${src##*/}-suite-run/$(printf 'patch-%02d' "$r")
+		rm -rf "$rundir"
+		mkdir -p "$rundir/boot"
 		if [ "$r" = "$total" ]; then
+			prefix_boot_wait "$prev"
 			if [ -z "$last" ]; then
 				last=fail
 				run_guest arm64 normal "$src" "$accel" "$timeout" "" >&2 && last=pass
 			fi
-			result[$r]=$last
+			echo "$last" >"$rundir/result"
 			continue
 		fi
+		echo fail >"$rundir/result"
 		c=$(git -C "$src" rev-list --reverse cgpipe-base..cgpipe | sed -n "${r}p")
 		git -C "$px" checkout -qf --detach "$c" || die "cannot check out $c"
 		lbl=$(printf 'arm64, prefix %02d' "$r")
-		rundir=$CG_OUT/prefix/${src##*/}-suite-run/$(printf 'patch-%02d' "$r")
-		result[$r]=fail
-		if in_subshell build_all arm64 normal "$px" "$build" >&2; then
-			in_subshell guest_boot arm64 "$build" "$rundir" "$lbl" "$accel" "$timeout" "" >&2 &&
-				result[$r]=pass
-			say "$lbl: $(cat "$rundir/verdict" 2>/dev/null || echo no verdict)"
-		else
+		if ! in_subshell build_all arm64 normal "$px" "$build" >&2; then
 			warn "$lbl: build failed"
+			continue
 		fi
+		# boot a copy: the build directory moves on to the next prefix
+		mkdir -p "$rundir/boot/${KIMAGE%/*}"
+		cp "$build/$KIMAGE" "$rundir/boot/$KIMAGE"
+		cp "$build/initramfs.cpio" "$rundir/boot/"
+		prefix_boot_wait "$prev"
+		(
+			in_subshell guest_boot arm64 "$rundir/boot" "$rundir" "$lbl" "$accel" "$timeout" "" &&
+				echo pass >"$rundir/result"
+			say "$lbl: $(cat "$rundir/verdict" 2>/dev/null || echo no verdict)"
+		) >"$rundir/boot.log" 2>&1 &
+		PX_BOOT_PID=$!
+		prev=$rundir
 	done
+	prefix_boot_wait "$prev"
 	while read -r n k r; do
+		rundir=$CG_OUT/prefix/${src##*/}-suite-run/$(printf 'patch-%02d' "$r")
 		if [ "$r" = 0 ]; then
 			printf 'skip patch %02d suite (arm64): builds, no suite yet\n' "$n"
 		elif [ "$r" = "$total" ]; then
 			printf '%s patch %02d suite (arm64, kernel of patch %02d): same as the arm64 run\n' \
-				"${result[$r]}" "$n" "$k"
+				"$(cat "$rundir/result")" "$n" "$k"
 		else
-			printf '%s patch %02d suite (arm64, kernel of patch %02d%s)\n' "${result[$r]}" "$n" "$k" \
+			printf '%s patch %02d suite (arm64, kernel of patch %02d%s)\n' "$(cat "$rundir/result")" "$n" "$k" \
 				"$([ "$r" = "$n" ] || printf ', suite of patch %02d' "$r")"
 		fi
 	done <<EOF
