@@ -462,7 +462,7 @@ EOF
 
 # check_kunit SRC: cgpipe's KUnit suite through kunit.py, with the
 # kunitconfig the series ships; the arch and the options kunit.py gets
-# come from qemu/kunit.conf. Returns 0 pass, 1 fail, 3 no kunitconfig.
+# come from qemu/kunit.vars. Returns 0 pass, 1 fail, 3 no kunitconfig.
 check_kunit() {
 	local src=$1 kc=drivers/char/cgpipe.kunitconfig log
 	local KUNIT_ARCH KUNIT_ARGS
@@ -470,8 +470,8 @@ check_kunit() {
 		say "no kunitconfig in this series ($kc)"
 		return 3
 	}
-	# shellcheck source=SCRIPTDIR/../qemu/kunit.conf
-	. "$CG_TOP/qemu/kunit.conf"
+	# shellcheck source=SCRIPTDIR/../qemu/kunit.vars
+	. "$CG_TOP/qemu/kunit.vars"
 	log=$CG_OUT/kunit-${src##*/}-$KUNIT_ARCH.log
 	mkdir -p "$CG_OUT"
 	# shellcheck disable=SC2086 # KUNIT_ARGS holds several words
