@@ -367,8 +367,10 @@ prefix_plan() {
 			grep -q . || printf '%s\n' "$files" | grep -qx 'tools/testing/selftests/cgpipe/config'; then
 			kernel=$n
 		fi
+		# a suite is there once the Makefile names a test program
 		printf '%d %d %d %d\n' "$n" "$kernel" \
-			"$(git -C "$1" cat-file -e "$c:tools/testing/selftests/cgpipe" 2>/dev/null && echo 1 || echo 0)" \
+			"$(git -C "$1" show "$c:tools/testing/selftests/cgpipe/Makefile" 2>/dev/null |
+				grep -cE '^TEST_GEN_PROGS[[:space:]]*[:+]?=' || true)" \
 			"$(git -C "$1" diff-tree --no-commit-id --name-only -r --diff-filter=DMR "$c" \
 				-- tools/testing/selftests/cgpipe | grep -cE '\.(c|h|sh)$' || true)"
 	done | awk '{ n[NR] = $1; k[NR] = $2; suite[NR] = $3; mod[NR] = $4 }
