@@ -3,7 +3,7 @@
 #
 # Each test program prints its harness cases as nested TAP ("# ok 3 name"),
 # then the runner prints one top-level line for the program ("ok 1 selftests:
-# cgpipe: cgpipe_test"). Cases are what we count. A program that printed no
+# cgpipe: io_test"). Cases are what we count. A program that printed no
 # case counts as one result itself; a program whose top-level line failed
 # although none of its cases did (crash, timeout) adds one failure.
 # Prints "N passed, N failed, N skipped". POSIX awk: runs in the guest
