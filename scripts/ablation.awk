@@ -23,7 +23,7 @@ $2 == "cgpipe" {
 }
 END {
 	nl = split(labels, label, ",")
-	printf "  %-8s", "mode"
+	printf "  %-13s", "mode"
 	if (raw)
 		printf " %-7s", "unit"
 	for (i = 1; i <= nf; i++)
@@ -34,7 +34,7 @@ END {
 	printf "\n"
 	for (j = 1; j <= nm; j++) {
 		m = modes[j]
-		printf "  %-8s", m
+		printf "  %-13s", m
 		if (raw)
 			printf " %-7s", unit[m]
 		for (i = 1; i <= nf; i++) {

@@ -18,14 +18,14 @@ FNR == 1 {
 }
 END {
 	split(labels, label, ",")
-	printf "  %-7s %-11s", "mode", "transport"
+	printf "  %-13s %-10s", "mode", "transport"
 	for (i = 1; i <= nf; i++)
 		printf " %16s %6s", label[i] " value", "ratio"
 	printf "\n"
 	for (r = 1; r <= nr; r++) {
 		split(row[r], k, SUBSEP)
 		base = k[1] == "open" ? "cgpipe-1" : "pipe"
-		printf "  %-7s %-11s", k[1], k[2]
+		printf "  %-13s %-10s", k[1], k[2]
 		for (i = 1; i <= nf; i++) {
 			v = val[i, k[1], k[2]]
 			b = val[i, k[1], base]

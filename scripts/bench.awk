@@ -18,14 +18,14 @@ END {
 		print_speeds()
 		exit
 	}
-	printf "%-7s %-11s %14s %-7s %s\n", "mode", "transport", "value", "unit", "vs base"
+	printf "%-13s %-10s %14s %-7s %s\n", "mode", "transport", "value", "unit", "vs base"
 	for (i = 1; i <= nm; i++) {
 		m = modes[i]
 		base = (m == "open") ? val[m, "cgpipe-1"] : val[m, "pipe"]
 		for (j = 1; j <= n[m]; j++) {
 			t = tr[m, j]
 			r = base ? sprintf("%.3f", val[m, t] / base) : "-"
-			printf "%-7s %-11s %14.1f %-7s %s\n", m, t, val[m, t], unit[m], r
+			printf "%-13s %-10s %14.1f %-7s %s\n", m, t, val[m, t], unit[m], r
 		}
 	}
 }

@@ -188,6 +188,10 @@ initramfs_list() {
 			printf 'file /kselftest/%s %s %s 0 0\n' "$p" "$ks/$p" "$(stat -c %a "$ks/$p")"
 		fi
 	done
+	# the mapped reader of samples/cgpipe, which map_test runs
+	[ ! -x "$1/samples/cgpipe/cgpipe-collect" ] ||
+		printf 'file /kselftest/cgpipe/cgpipe-collect %s 0755 0 0\n' \
+			"$1/samples/cgpipe/cgpipe-collect"
 }
 
 # build_initramfs ARCH SRC BUILD LABEL: BUILD/initramfs.cpio.
