@@ -229,7 +229,7 @@ prefix_tree() {
 
 # prefix_build PX ARCH: the O= dir for the compile checks of the prefixes
 # of PX on ARCH, one per arch: cgpipe is built as a module and in (the
-# config flips CONFIG_CGPIPE, which rebuilds cgpipe.o only).
+# config flips CONFIG_CGPIPE, which rebuilds cgpipe's objects only).
 prefix_build() { printf '%s\n' "$CG_OUT/prefix/${1##*/}-build-$2"; }
 
 # prefix_make PX ARCH ARGS...: make in the worktree PX for that arch.
@@ -261,11 +261,22 @@ prefix_config() {
 		grep -qx "CONFIG_CGPIPE=$val" "$build/.config"
 }
 
-# prefix_check_kernel PX: the driver object of the checked-out prefix, on
+# cgpipe_objects PX: make's target for the driver of the checked-out
+# prefix: drivers/char/cgpipe.o, or the directory once it is split.
+cgpipe_objects() {
+	if [ -d "$1/drivers/char/cgpipe" ]; then
+		printf 'drivers/char/cgpipe/\n'
+	else
+		printf 'drivers/char/cgpipe.o\n'
+	fi
+}
+
+# prefix_check_kernel PX: the driver objects of the checked-out prefix, on
 # every arch, as a module and built in, W=1 and C=2 (sparse), warning-free;
 # and kernel-doc of its sources. Prints what it found; returns 1 on any.
 prefix_check_kernel() {
-	local px=$1 a v out f rc=0
+	local px=$1 a v out f rc=0 objs
+	objs=$(cgpipe_objects "$px")
 	for a in $(list_arches); do
 		for v in m y; do
 			prefix_config "$px" "$a" "$v" || {
@@ -274,15 +285,17 @@ prefix_check_kernel() {
 			}
 			# C=2 also checks what prepare rebuilds (an arm64 vdso file
 			# warns on 6.12): only our files' warnings count
-			if ! out=$(prefix_make "$px" "$a" W=1 C=2 drivers/char/cgpipe.o 2>&1) ||
+			if ! out=$(prefix_make "$px" "$a" W=1 C=2 "$objs" 2>&1) ||
 				printf '%s\n' "$out" | grep -E 'warning|error' | grep -q cgpipe; then
 				printf '%s: CONFIG_CGPIPE=%s:\n%s\n' "$a" "$v" "$out"
 				rc=1
 			fi
 		done
 	done
-	for f in drivers/char/cgpipe.c drivers/char/cgpipe_kunit.c include/uapi/linux/cgpipe.h; do
-		[ -f "$px/$f" ] || continue
+	for f in "$px"/drivers/char/cgpipe*.c "$px"/drivers/char/cgpipe/*.[ch] \
+		"$px"/include/uapi/linux/cgpipe.h; do
+		[ -f "$f" ] || continue
+		f=${f#"$px"/}
 		out=$(cd "$px" && ./scripts/kernel-doc -none -Wall "$f" 2>&1)
 		[ -z "$out" ] || {
 			printf 'kernel-doc %s:\n%s\n' "$f" "$out"
@@ -463,12 +476,15 @@ EOF
 }
 
 # check_kunit SRC: cgpipe's KUnit suite through kunit.py, with the
-# kunitconfig the series ships; the arch and the options kunit.py gets
-# come from qemu/kunit.vars. Returns 0 pass, 1 fail, 3 no kunitconfig.
+# kunitconfig the series ships (drivers/char/cgpipe/.kunitconfig, or
+# drivers/char/cgpipe.kunitconfig before the driver was split); the arch
+# and the options kunit.py gets come from qemu/kunit.vars. Returns 0 pass,
+# 1 fail, 3 no kunitconfig.
 check_kunit() {
 	local src=$1 kc=drivers/char/cgpipe.kunitconfig log
 	local KUNIT_ARCH KUNIT_ARGS
-	[ -f "$src/$kc" ] || {
+	[ -f "$src/drivers/char/cgpipe/.kunitconfig" ] && kc=drivers/char/cgpipe
+	[ -e "$src/$kc" ] || {
 		say "no kunitconfig in this series ($kc)"
 		return 3
 	}

@@ -107,11 +107,18 @@ build_kernel() {
 	grep -E 'warning:|error:' "$log" >&2 || true
 }
 
-# cgpipe_module BUILD: the cgpipe.ko of that build, if cgpipe is a module.
+# cgpipe_module BUILD: the cgpipe.ko of that build, if cgpipe is a module
+# (in drivers/char/cgpipe/ once the driver is split, drivers/char/ before).
 cgpipe_module() {
-	grep -q '^CONFIG_CGPIPE=m' "$1/.config" 2>/dev/null &&
-		[ -f "$1/drivers/char/cgpipe.ko" ] &&
-		printf '%s\n' "$1/drivers/char/cgpipe.ko"
+	local ko
+	grep -q '^CONFIG_CGPIPE=m' "$1/.config" 2>/dev/null || return 1
+	for ko in "$1/drivers/char/cgpipe/cgpipe.ko" "$1/drivers/char/cgpipe.ko"; do
+		if [ -f "$ko" ]; then
+			printf '%s\n' "$ko"
+			return 0
+		fi
+	done
+	return 1
 }
 
 # build_kselftests ARCH SRC BUILD LABEL: the cgpipe kselftests, static, in
