@@ -6,6 +6,75 @@
 # "pass NAME", "fail NAME" or "skip NAME", and the diagnostics on stderr.
 # Sourced by scripts/cgpipe after lib.sh, series.sh and guest.sh.
 
+# result_of NAME FN ARGS...: run the check FN as a stage and print its
+# result line: "pass NAME" (0), "fail NAME" (1), "skip NAME" (3), or
+# "infra NAME" (no verdict).
+result_of() {
+	local name=$1 rc=0
+	shift
+	stage "$@" || rc=$?
+	printf '%s %s\n' "$(result_word "$rc")" "$name"
+}
+
+# results_of NAME FN ARGS...: run FN, a check with a result line per
+# part, as a stage; if it stopped (no verdict), one more line says so.
+results_of() {
+	local name=$1 rc=0
+	shift
+	stage "$@" || rc=$?
+	[ "$rc" -le 1 ] || printf 'infra %s\n' "$name"
+}
+
+# series_checks SRC TIMES: the checks of the series that boot nothing,
+# one result line each; the time of each group is appended to TIMES
+# ("NAME DURATION" lines).
+series_checks() {
+	local src=$1 times=$2 start=$SECONDS arches
+	say "shellcheck"
+	result_of shellcheck check_shellcheck
+	say "the harness stops a stage at its first failing command"
+	result_of "harness: a failing command stops its stage" check_harness
+	say "checkpatch --strict ($src)"
+	results_of checkpatch check_checkpatch "$src"
+	say "MAINTAINERS covers every file the series adds"
+	result_of maintainers check_maintainers "$src"
+	say "round trip: apply, export, compare"
+	result_of "round trip" check_roundtrip "$src"
+	say "quilt push -a of patches/ and series onto the base"
+	result_of quilt check_quilt "$src"
+	say "b4 prep, b4 send to files, b4 am -Q: the same patches back"
+	result_of b4 check_b4 "$src"
+	printf 'checks %s\n' "$(elapsed "$start")" >>"$times"
+	start=$SECONDS
+	arches=$(list_arches)
+	say "every patch builds alone: ${arches%% *}, cgpipe =m and =y, W=1, C=2 (sparse), kernel-doc; the series on the other arches, built in"
+	results_of "prefix builds" check_prefix_builds "$src"
+	printf 'prefix builds %s\n' "$(elapsed "$start")" >>"$times"
+}
+
+# compat_prepare SPEC ROW TIMES: apply the series to the base SPEC (a
+# kernel source as -k takes it, "debian" for Debian's linux-source) and
+# check that the driver and the suite build on it (check_tree_builds);
+# one result line each. ROW gets "SRC|VERSION|METHOD|BUILDS" for
+# compat_report; TIMES the time it took.
+compat_prepare() {
+	local spec=$1 row=$2 start=$SECONDS src version method rc=0
+	[ "$spec" != debian ] || spec=$(debian_source)
+	if ! src=$(stage source_prepare "$spec" "" "${CGPIPE_OFFLINE:-0}" "${CGPIPE_ALLOW_FUZZ:-0}"); then
+		printf 'fail compat %s: the series applies\n' "${spec:-(default)}"
+		printf '|%s|does not apply|no\n' "${spec:-(default)}" >"$row"
+		return 0
+	fi
+	version=$(kernel_version "$src")
+	method=$(apply_method "$src")
+	say "compat $version: the driver and the suite build"
+	stage check_tree_builds "$src" arm64 y || rc=$?
+	printf '%s compat %s: the driver and the suite build (arm64, W=1, C=2)\n' \
+		"$(result_word "$rc")" "$version"
+	printf '%s|%s|%s|%s\n' "$src" "$version" "$method" "$([ "$rc" = 0 ] && echo yes || echo no)" >"$row"
+	printf 'compat %s %s\n' "$version" "$(elapsed "$start")" >>"$3"
+}
+
 # check_shellcheck: shellcheck -x of the harness.
 check_shellcheck() {
 	shellcheck -x "$CG_TOP"/scripts/cgpipe "$CG_TOP"/scripts/*.sh \
@@ -25,23 +94,26 @@ checkpatch_path() {
 }
 
 # check_checkpatch SRC: checkpatch.pl --strict of every patch, one result
-# each. New files are checked against MAINTAINERS by check_maintainers.
+# each, one checkpatch per core. New files are checked against MAINTAINERS
+# by check_maintainers.
 check_checkpatch() {
-	local p out rc path
-	path=$(checkpatch_path) || exit 2
+	local p path tmp
+	path=$(checkpatch_path)
+	tmp=$(mktemp -d)
+	# shellcheck disable=SC2016 # the shell xargs starts expands them
+	series_patches | (cd "$1" && PATH=$path xargs -P "$CG_JOBS" -I{} sh -c \
+		'./scripts/checkpatch.pl --strict --quiet --ignore FILE_PATH_CHANGES "$1" \
+			>"$2/${1##*/}.out" 2>&1; echo $? >"$2/${1##*/}.rc"' sh {} "$tmp")
 	while read -r p; do
-		rc=0
-		out=$(cd "$1" && PATH=$path ./scripts/checkpatch.pl --strict --quiet \
-			--ignore FILE_PATH_CHANGES "$p" 2>&1) || rc=$?
-		if [ "$rc" -eq 0 ] && [ -z "$out" ]; then
-			printf 'pass checkpatch %s\n' "${p##*/}"
+		p=${p##*/}
+		if [ "$(cat "$tmp/$p.rc")" = 0 ] && [ ! -s "$tmp/$p.out" ]; then
+			printf 'pass checkpatch %s\n' "$p"
 		else
-			printf '%s\n' "$out" >&2
-			printf 'fail checkpatch %s\n' "${p##*/}"
+			cat "$tmp/$p.out" >&2
+			printf 'fail checkpatch %s\n' "$p"
 		fi
-	done <<EOF
-$(series_patches)
-EOF
+	done < <(series_patches)
+	rm -rf "$tmp"
 }
 
 # check_maintainers SRC: get_maintainer.pl names our entry for every file
@@ -98,12 +170,12 @@ check_roundtrip() {
 		fi
 		if [ "$exact" = 1 ]; then
 			cmp -s "$CG_TOP/patches/$f" "$tmp/patches/$f" && continue
-			diff -u "$CG_TOP/patches/$f" "$tmp/patches/$f" | head -n 40 >&2
+			diff -u "$CG_TOP/patches/$f" "$tmp/patches/$f" | sed -n 1,40p >&2 || true
 		else
 			diff -u <(normalise_base "$CG_TOP/patches/$f") \
 				<(normalise_base "$tmp/patches/$f") >/dev/null && continue
 			diff -u <(normalise_base "$CG_TOP/patches/$f") \
-				<(normalise_base "$tmp/patches/$f") | head -n 40 >&2
+				<(normalise_base "$tmp/patches/$f") | sed -n 1,40p >&2 || true
 		fi
 		warn "round trip: $f differs from its export (hand-edited? use scripts/cgpipe tree/export)"
 		rc=1
@@ -121,7 +193,7 @@ check_quilt() {
 	git -C "$PX_TREE" clean -fdxq
 	out=$(cd "$PX_TREE" && QUILT_PATCHES=$CG_TOP/patches QUILT_SERIES=$CG_TOP/series \
 		quilt push -a 2>&1) || rc=1
-	if [ "$rc" = 0 ] && printf '%s\n' "$out" | grep -q 'with fuzz'; then
+	if [ "$rc" = 0 ] && grep -q 'with fuzz' <<<"$out"; then
 		if [ "$(kernel_version "$1")" = 6.8.0 ]; then
 			rc=1
 		else
@@ -200,7 +272,7 @@ check_b4() {
 		mail_parts "$1" "$tmp/am/"*.patches/"$theirs" "$tmp/theirs.$n"
 		for i in info msg diff; do
 			cmp -s "$tmp/ours.$n/$i" "$tmp/theirs.$n/$i" && continue
-			diff -u "$tmp/ours.$n/$i" "$tmp/theirs.$n/$i" | head -n 20 >&2
+			diff -u "$tmp/ours.$n/$i" "$tmp/theirs.$n/$i" | sed -n 1,20p >&2 || true
 			warn "b4 am: patch $n differs from ours ($i)"
 			rc=1
 		done
@@ -227,38 +299,41 @@ prefix_tree() {
 	printf '%s\n' "$px"
 }
 
-# prefix_build PX ARCH: the O= dir for the compile checks of the prefixes
-# of PX on ARCH, one per arch: cgpipe is built as a module and in (the
-# config flips CONFIG_CGPIPE, which rebuilds cgpipe's objects only).
-prefix_build() { printf '%s\n' "$CG_OUT/prefix/${1##*/}-build-$2"; }
+# prefix_build PX ARCH M|Y: the O= dir for the compile checks of the
+# prefixes of PX on ARCH, cgpipe a module (m) or built in (y): one each,
+# configured once (make's syncconfig takes up the options of a later
+# prefix), so that a prefix rebuilds only the files it changed.
+prefix_build() { printf '%s\n' "$CG_OUT/prefix/${1##*/}-build-$2-$3"; }
 
-# prefix_make PX ARCH ARGS...: make in the worktree PX for that arch.
+# prefix_make PX ARCH M|Y ARGS...: make in the worktree PX for that arch,
+# in that build.
 prefix_make() {
-	local px=$1 arch=$2
-	shift 2
+	local px=$1 arch=$2 v=$3
+	shift 3
 	load_arch "$arch"
-	kmake "$px" "$(prefix_build "$px" "$arch")" -s "$@"
+	kmake "$px" "$(prefix_build "$px" "$arch" "$v")" -s "$@"
 }
 
-# prefix_config PX ARCH Y|M: tinyconfig plus what cgpipe needs, with
-# modules, made once; then CONFIG_CGPIPE=Y|M.
+# prefix_config PX ARCH M|Y: tinyconfig plus what cgpipe needs (no memcg
+# or debugfs: their stubs must build too), with modules, and
+# CONFIG_CGPIPE=M|Y; made once.
 prefix_config() {
-	local px=$1 arch=$2 val=$3 build frag
-	build=$(prefix_build "$px" "$arch")
+	local px=$1 arch=$2 v=$3 build
+	build=$(prefix_build "$px" "$arch" "$v")
+	[ ! -f "$build/.config" ] || return 0
 	mkdir -p "$build"
-	if [ ! -f "$build/.config" ]; then
-		frag=$build.fragment
-		{
-			cat "$CG_TOP/qemu/common.config" "$CG_TOP/Kconfig.fragment"
-			printf 'CONFIG_MODULES=y\n'
-		} >"$frag"
-		prefix_make "$px" "$arch" tinyconfig >/dev/null &&
-			"$px/scripts/kconfig/merge_config.sh" -m -O "$build" \
-				"$build/.config" "$frag" >/dev/null || return 1
+	{
+		cat "$CG_TOP/qemu/common.config" "$CG_TOP/Kconfig.fragment"
+		printf 'CONFIG_MODULES=y\nCONFIG_CGPIPE=%s\n' "$v"
+	} >"$build.fragment"
+	if ! prefix_make "$px" "$arch" "$v" tinyconfig >/dev/null ||
+		! "$px/scripts/kconfig/merge_config.sh" -m -O "$build" \
+			"$build/.config" "$build.fragment" >/dev/null ||
+		! prefix_make "$px" "$arch" "$v" olddefconfig >/dev/null ||
+		! grep -qx "CONFIG_CGPIPE=$v" "$build/.config"; then
+		rm -f "$build/.config"
+		return 1
 	fi
-	"$px/scripts/config" --file "$build/.config" --set-val CGPIPE "$val" &&
-		prefix_make "$px" "$arch" olddefconfig >/dev/null &&
-		grep -qx "CONFIG_CGPIPE=$val" "$build/.config"
 }
 
 # cgpipe_objects PX: make's target for the driver of the checked-out
@@ -271,27 +346,48 @@ cgpipe_objects() {
 	fi
 }
 
-# prefix_check_kernel PX: the driver objects of the checked-out prefix, on
-# every arch, as a module and built in, W=1 and C=2 (sparse), warning-free;
-# and kernel-doc of its sources. Prints what it found; returns 1 on any.
-prefix_check_kernel() {
-	local px=$1 a v out f rc=0 objs
+# prefix_check_arch PX ARCH: the driver objects of the checked-out prefix
+# on ARCH, as a module and built in, W=1, warning-free, and built in also
+# through sparse (C=2: what it says does not depend on =m or =y). Prints
+# what it found; returns 1 on any.
+prefix_check_arch() {
+	local px=$1 a=$2 v out rc=0 objs
+	local -a sparse
 	objs=$(cgpipe_objects "$px")
-	for a in $(list_arches); do
-		for v in m y; do
-			prefix_config "$px" "$a" "$v" || {
-				printf '%s: cannot configure CONFIG_CGPIPE=%s\n' "$a" "$v"
-				return 1
-			}
-			# C=2 also checks what prepare rebuilds (an arm64 vdso file
-			# warns on 6.12): only our files' warnings count
-			if ! out=$(prefix_make "$px" "$a" W=1 C=2 "$objs" 2>&1) ||
-				printf '%s\n' "$out" | grep -E 'warning|error' | grep -q cgpipe; then
-				printf '%s: CONFIG_CGPIPE=%s:\n%s\n' "$a" "$v" "$out"
-				rc=1
-			fi
-		done
+	for v in ${PX_MODES:-m y}; do
+		prefix_config "$px" "$a" "$v" || {
+			printf '%s: cannot configure CONFIG_CGPIPE=%s\n' "$a" "$v"
+			return 1
+		}
+		sparse=()
+		[ "$v" = m ] || sparse=(C=2)
+		# C=2 also checks what prepare rebuilds (an arm64 vdso file
+		# warns on 6.12): only our files' warnings count
+		if ! out=$(prefix_make "$px" "$a" "$v" W=1 "${sparse[@]}" "$objs" 2>&1) ||
+			grep -E 'warning|error' <<<"$out" | grep -c cgpipe >/dev/null; then
+			printf '%s: CONFIG_CGPIPE=%s:\n%s\n' "$a" "$v" "$out"
+			rc=1
+		fi
 	done
+	return "$rc"
+}
+
+# prefix_check_kernel PX: prefix_check_arch on every arch, the arches side
+# by side (each builds one file at a time); and kernel-doc of the
+# driver's sources. Prints what it found; returns 1 on any.
+prefix_check_kernel() {
+	local px=$1 a f out rc=0 tmp
+	local -A pid
+	tmp=$(mktemp -d)
+	for a in ${PX_ARCHES:-$(list_arches)}; do
+		prefix_check_arch "$px" "$a" >"$tmp/$a" 2>&1 &
+		pid[$a]=$!
+	done
+	for a in ${PX_ARCHES:-$(list_arches)}; do
+		wait "${pid[$a]}" || rc=1
+		cat "$tmp/$a"
+	done
+	rm -rf "$tmp"
 	for f in "$px"/drivers/char/cgpipe*.c "$px"/drivers/char/cgpipe/*.[ch] \
 		"$px"/include/uapi/linux/cgpipe.h; do
 		[ -f "$f" ] || continue
@@ -305,33 +401,129 @@ prefix_check_kernel() {
 	return "$rc"
 }
 
-# prefix_check_selftests PX: the kselftests of the checked-out prefix
-# compile without warnings for every arch, against its own uapi headers.
+# prefix_check_selftests PX [FILE...]: the kselftests of the checked-out
+# prefix (only the FILEs, if given) compile without warnings for every
+# arch, against its own uapi headers; the arches side by side.
 prefix_check_selftests() {
-	local px=$1 a f out rc=0 build
-	for a in $(list_arches); do
-		build=$(prefix_build "$px" "$a")
-		[ -f "$build/.config" ] || prefix_config "$px" "$a" y || return 1
-		prefix_make "$px" "$a" headers >/dev/null 2>&1 || return 1
-		for f in "$px"/tools/testing/selftests/cgpipe/*.c; do
-			out=$("${CROSS_COMPILE}gcc" -Wall -O2 -fsyntax-only \
-				-isystem "$build/usr/include" \
-				-I "$px/tools/testing/selftests" "$f" 2>&1) || rc=1
-			[ -z "$out" ] || {
-				printf '%s %s:\n%s\n' "$a" "${f##*/}" "$out"
-				rc=1
-			}
-		done
+	local px=$1 a rc=0 tmp
+	local -A pid
+	shift
+	tmp=$(mktemp -d)
+	for a in ${PX_ARCHES:-$(list_arches)}; do
+		prefix_check_selftests_arch "$px" "$a" "$@" >"$tmp/$a" 2>&1 &
+		pid[$a]=$!
 	done
+	for a in ${PX_ARCHES:-$(list_arches)}; do
+		wait "${pid[$a]}" || rc=1
+		cat "$tmp/$a"
+	done
+	rm -rf "$tmp"
+	return "$rc"
+}
+
+# prefix_check_selftests_arch PX ARCH [FILE...]: the same on one arch.
+prefix_check_selftests_arch() {
+	local px=$1 a=$2 f out rc=0 build key
+	local -a files
+	shift 2
+	files=("$@")
+	if [ "$#" = 0 ]; then
+		# none yet at the patches before the first test
+		[ -d "$px/tools/testing/selftests/cgpipe" ] || return 0
+		files=("$px"/tools/testing/selftests/cgpipe/*.c)
+	fi
+	load_arch "$a"
+	build=$(prefix_build "$px" "$a" y)
+	prefix_config "$px" "$a" y || return 1
+	# the uapi headers again only when ours changed
+	key=$(hash_of "$px/include/uapi/linux/cgpipe.h")
+	if ! stamp_ok "$build/.cgpipe-headers" "$key"; then
+		prefix_make "$px" "$a" y headers >/dev/null 2>&1 || return 1
+		stamp_set "$build/.cgpipe-headers" "$key"
+	fi
+	for f in "${files[@]}"; do
+		out=$("${CROSS_COMPILE}gcc" -Wall -O2 -fsyntax-only \
+			-isystem "$build/usr/include" \
+			-I "$px/tools/testing/selftests" "$f" 2>&1) || rc=1
+		[ -z "$out" ] || {
+			printf '%s %s:\n%s\n' "$a" "${f##*/}" "$out"
+			rc=1
+		}
+	done
+	return "$rc"
+}
+
+# check_harness: a stage stops at its first failing command, names it, and
+# the run ends with no verdict (exit 2). Checked on the source stage: on a
+# tiny kernel tarball, with a git first in PATH that refuses "git tag",
+# the stage must stop at the tag of the base, before it goes on to say
+# which source it took (and fail later, elsewhere, as a stage that ran on
+# past the failure would).
+check_harness() {
+	local tmp rc=0 bad=0 real
+	tmp=$(mktemp -d)
+	mkdir -p "$tmp/bin" "$tmp/k/linux"
+	real=$(command -v git)
+	cat >"$tmp/bin/git" <<EOF
+#!/bin/sh
+for a; do [ "\$a" != tag ] || { echo "git: tag refused by the harness test" >&2; exit 1; }; done
+exec "$real" "\$@"
+EOF
+	chmod +x "$tmp/bin/git"
+	printf 'VERSION = 6\nPATCHLEVEL = 8\nSUBLEVEL = 0\n' >"$tmp/k/linux/Makefile"
+	tar -C "$tmp/k" -cf "$tmp/k.tar" linux
+	PATH=$tmp/bin:$PATH CGPIPE_OUT=$tmp/out "$CG_TOP/scripts/cgpipe" source \
+		-k "$tmp/k.tar" >"$tmp/log" 2>&1 || rc=$?
+	[ "$rc" = 2 ] || {
+		warn "harness test: exit $rc, not 2"
+		bad=1
+	}
+	if ! grep -q 'tag refused by the harness test' "$tmp/log" ||
+		! grep -q 'the stage stopped there' "$tmp/log" ||
+		! grep -q '^    in commit_base (source.sh:' "$tmp/log"; then
+		warn "harness test: the failing command and its message are not named"
+		bad=1
+	fi
+	! grep -q 'kernel source:' "$tmp/log" || {
+		warn "harness test: the source stage went on past the failing command"
+		bad=1
+	}
+	[ "$bad" = 0 ] || sed 's/^/    /' "$tmp/log" >&2
+	rm -rf "$tmp"
+	return "$bad"
+}
+
+# The arches the compile checks build for (all of qemu/, unless set), and
+# the ways cgpipe is built in them (m: a module, y: built in; both unless
+# set).
+PX_ARCHES=
+PX_MODES=
+
+# check_tree_builds SRC ARCH [MODES]: the driver and the kselftests of the
+# applied tree SRC build warning-free on ARCH (prefix_check_kernel,
+# prefix_check_selftests), cgpipe built as MODES (default: m y).
+check_tree_builds() {
+	local out rc=0
+	PX_ARCHES=$2
+	PX_MODES=${3:-}
+	out=$(prefix_check_kernel "$1" 2>&1) || rc=1
+	out=$out$(prefix_check_selftests "$1" 2>&1) || rc=1
+	[ "$rc" = 0 ] || printf '%s\n' "$out" | sed -n 1,40p >&2
 	return "$rc"
 }
 
 # check_prefix_builds SRC: check out each prefix of the series and check
 # what its last patch touches (the rest was checked with an earlier
-# prefix). One result per patch; a walk that stopped early fails.
+# prefix), on the first arch, cgpipe =m and =y. One result per patch; a
+# walk that stopped early fails. Then the whole series on each other
+# arch, built in (through sparse too): what a patch does differently per
+# arch is the driver's, whose every line the whole series still has.
 check_prefix_builds() {
-	local px c n=0 files name out rc
+	local px c n=0 files name out rc tests f a
+	local -a arches
+	read -r -a arches <<<"$(list_arches)"
 	px=$(prefix_tree "$1")
+	PX_ARCHES=${arches[0]}
 	for c in $(git -C "$1" rev-list --reverse cgpipe-base..cgpipe); do
 		n=$((n + 1))
 		git -C "$px" checkout -qf --detach "$c" || die "cannot check out $c"
@@ -344,40 +536,66 @@ check_prefix_builds() {
 			out=$(prefix_check_kernel "$px" 2>&1) || rc=1
 			;;
 		esac
+		# the suite's programs this patch changed, or all of them when
+		# what they share (a header, the Makefile, the uapi) changed
+		tests=
 		case "$files" in
-		*tools/testing/selftests/*)
-			out=$out$(prefix_check_selftests "$px" 2>&1) || rc=1
+		*tools/testing/selftests/cgpipe/*.h* | *selftests/cgpipe/Makefile* | *include/uapi/*)
+			tests=all
+			;;
+		*tools/testing/selftests/cgpipe/*.c*)
+			tests=$(grep -E '^tools/testing/selftests/cgpipe/.*\.c$' <<<"$files" |
+				while read -r f; do
+					[ ! -f "$px/$f" ] || printf '%s\n' "$px/$f"
+				done)
 			;;
 		esac
+		if [ "$tests" = all ]; then
+			out=$out$(prefix_check_selftests "$px" 2>&1) || rc=1
+		elif [ -n "$tests" ]; then
+			# shellcheck disable=SC2086 # one word per file
+			out=$out$(prefix_check_selftests "$px" $tests 2>&1) || rc=1
+		fi
 		if [ "$rc" = 0 ]; then
 			printf 'pass %s\n' "$name"
 		else
-			printf '%s\n' "$out" | head -n 30 >&2
+			printf '%s\n' "$out" | sed -n 1,30p >&2
 			printf 'fail %s\n' "$name"
 		fi
 	done
 	[ "$n" = "$(series_patches | wc -l)" ] ||
 		printf 'fail prefix builds stopped after %d patches\n' "$n"
+	for a in "${arches[@]:1}"; do
+		rc=0
+		check_tree_builds "$px" "$a" y || rc=1
+		printf '%s the series builds on %s\n' "$(result_word "$rc")" "$a"
+	done
 }
+
+# The benchmark's source: built with the suite, run by 'bench' only.
+PX_BENCH=tools/testing/selftests/cgpipe/cgpipe_bench.c
 
 # prefix_plan SRC: one line per patch, "N KERNEL RUN" with N its number,
 # KERNEL the first patch of its group (consecutive patches that build the
 # same kernel: a patch that changes nothing outside tools/testing/selftests,
-# Documentation and MAINTAINERS leaves the kernel as it was) and RUN the prefix whose
-# suite covers N: the group's last prefix, whose suite is a superset of the
-# earlier ones' as long as test files are only added; a patch that modifies
-# or deletes an existing test program's source ends a run (the prefix
-# before it is run too). A change of the suite's config file changes the
-# kernel (it is merged into the kernel's). RUN is 0: no suite yet.
+# Documentation and MAINTAINERS leaves the kernel as it was) and RUN the
+# prefix whose suite covers N: the group's last prefix, whose suite is a
+# superset of the earlier ones' as long as test files are only added; a
+# patch that modifies or deletes an existing test program's source (not
+# the benchmark's) ends a run (the prefix before it is run too). A change
+# of the suite's config file changes the kernel (it is merged into the
+# kernel's). RUN is 0: no suite yet. So a prefix is booted where its patch
+# changed the kernel or the tests since the last prefix booted, and a
+# patch that changes only documentation or the benchmark is not.
 prefix_plan() {
 	local c n=0 kernel=0 files
 	for c in $(git -C "$1" rev-list --reverse cgpipe-base..cgpipe); do
 		n=$((n + 1))
 		files=$(git -C "$1" diff-tree --no-commit-id --name-only -r "$c")
 		# the suite's config is merged into the kernel's: a kernel change
-		if [ "$kernel" = 0 ] || printf '%s\n' "$files" |
-			grep -vE '^(tools/testing/selftests/|Documentation/|MAINTAINERS$)' |
-			grep -q . || printf '%s\n' "$files" | grep -qx 'tools/testing/selftests/cgpipe/config'; then
+		if [ "$kernel" = 0 ] ||
+			grep -vE '^(tools/testing/selftests/|Documentation/|MAINTAINERS$)' <<<"$files" |
+			grep -c . >/dev/null || grep -qx 'tools/testing/selftests/cgpipe/config' <<<"$files"; then
 			kernel=$n
 		fi
 		# a suite is there once the Makefile names a test program
@@ -385,7 +603,8 @@ prefix_plan() {
 			"$(git -C "$1" show "$c:tools/testing/selftests/cgpipe/Makefile" 2>/dev/null |
 				grep -cE '^TEST_GEN_PROGS[[:space:]]*[:+]?=' || true)" \
 			"$(git -C "$1" diff-tree --no-commit-id --name-only -r --diff-filter=DMR "$c" \
-				-- tools/testing/selftests/cgpipe | grep -cE '\.(c|h|sh)$' || true)"
+				-- tools/testing/selftests/cgpipe | grep -vx "$PX_BENCH" |
+				grep -cE '\.(c|h|sh)$' || true)"
 	done | awk '{ n[NR] = $1; k[NR] = $2; suite[NR] = $3; mod[NR] = $4 }
 	END {
 		# a prefix is run where its group ends or the next patch changes
@@ -396,83 +615,6 @@ prefix_plan() {
 			print n[i], k[i], (suite[run] ? run : 0)
 		}
 	}' | sort -n
-}
-
-# prefix_boot_wait DIR: wait for the prefix boot started in DIR (if any);
-# its result is in DIR/result.
-prefix_boot_wait() {
-	[ -n "${PX_BOOT_PID:-}" ] || return 0
-	wait "$PX_BOOT_PID" || true
-	cat "$1/boot.log" >&2
-	PX_BOOT_PID=
-}
-
-# check_prefix_suites SRC ACCEL TIMEOUT LAST: the suite at each prefix of
-# the series, on arm64 (normal flavour), one result per patch, booting
-# each kernel once (prefix_plan). The full series is what the arm64 run
-# boots: LAST is that run's result (pass|fail), or empty to run it here
-# (run_guest). The other kernels are built in a build directory of their
-# own from the prefix worktree, incrementally from one to the next; each
-# boots (from a copy of its kernel and initramfs) while the next builds.
-check_prefix_suites() {
-	local src=$1 accel=$2 timeout=$3 last=$4 px build plan total
-	local n k r c lbl rundir prev=
-	PX_BOOT_PID=
-	px=$(prefix_tree "$src")
-	build=$CG_OUT/prefix/${src##*/}-suite-arm64
-	plan=$(prefix_plan "$src")
-	total=$(printf '%s\n' "$plan" | wc -l)
-	load_arch arm64
-	for r in $(printf '%s\n' "$plan" | awk '$3 > 0 { print $3 }' | sort -nu); do
-		rundir=$CG_OUT/prefix/${src##*/}-suite-run/$(printf 'patch-%02d' "$r")
-		rm -rf "$rundir"
-		mkdir -p "$rundir/boot"
-		if [ "$r" = "$total" ]; then
-			prefix_boot_wait "$prev"
-			if [ -z "$last" ]; then
-				last=fail
-				run_guest arm64 normal "$src" "$accel" "$timeout" "" >&2 && last=pass
-			fi
-			echo "$last" >"$rundir/result"
-			continue
-		fi
-		echo fail >"$rundir/result"
-		c=$(git -C "$src" rev-list --reverse cgpipe-base..cgpipe | sed -n "${r}p")
-		git -C "$px" checkout -qf --detach "$c" || die "cannot check out $c"
-		lbl=$(printf 'arm64, prefix %02d' "$r")
-		if ! in_subshell build_all arm64 normal "$px" "$build" >&2; then
-			warn "$lbl: build failed"
-			continue
-		fi
-		# boot a copy: the build directory moves on to the next prefix
-		mkdir -p "$rundir/boot/${KIMAGE%/*}"
-		cp "$build/$KIMAGE" "$rundir/boot/$KIMAGE"
-		cp "$build/initramfs.cpio" "$rundir/boot/"
-		prefix_boot_wait "$prev"
-		(
-			in_subshell guest_boot arm64 "$rundir/boot" "$rundir" "$lbl" "$accel" "$timeout" "" &&
-				echo pass >"$rundir/result"
-			say "$lbl: $(cat "$rundir/verdict" 2>/dev/null || echo no verdict)"
-		) >"$rundir/boot.log" 2>&1 &
-		PX_BOOT_PID=$!
-		prev=$rundir
-	done
-	prefix_boot_wait "$prev"
-	while read -r n k r; do
-		rundir=$CG_OUT/prefix/${src##*/}-suite-run/$(printf 'patch-%02d' "$r")
-		if [ "$r" = 0 ]; then
-			printf 'skip patch %02d suite (arm64): builds, no suite yet\n' "$n"
-		elif [ "$r" = "$total" ]; then
-			printf '%s patch %02d suite (arm64, kernel of patch %02d): same as the arm64 run\n' \
-				"$(cat "$rundir/result")" "$n" "$k"
-		else
-			printf '%s patch %02d suite (arm64, kernel of patch %02d%s)\n' "$(cat "$rundir/result")" "$n" "$k" \
-				"$([ "$r" = "$n" ] || printf ', suite of patch %02d' "$r")"
-		fi
-	done <<EOF
-$plan
-EOF
-	git -C "$px" checkout -qf --detach cgpipe-base
 }
 
 # check_kunit SRC: cgpipe's KUnit suite through kunit.py, with the

@@ -78,8 +78,9 @@ build_config() {
 	mkdir -p "$build"
 	mapfile -t frags < <(config_fragments "$arch" "$flavour" "$src")
 	frags+=("$@")
-	# the source's commit: a series that changed may have new options
-	key=$(hash_of "${frags[@]}" "$CROSS_COMPILE" "$(git -C "$src" rev-parse HEAD)")
+	# and the tree's Kconfig files: a series (or a prefix of it) with other
+	# options is configured again, one with the same options is not
+	key=$(hash_of "${frags[@]}" "$CROSS_COMPILE" "$(git -C "$src" ls-files -s -- '*Kconfig*')")
 	stamp_ok "$build/.cgpipe-config" "$key" && return 0
 	say "$lbl: configuring: tinyconfig + $(printf '%s\n' "${frags[@]}" | sed "s|^$src/||; s|^$CG_TOP/||" | tr '\n' ' ')"
 	kmake "$src" "$build" tinyconfig >"$log" 2>&1 || die "$lbl: tinyconfig failed (see $log)"
@@ -121,21 +122,30 @@ cgpipe_module() {
 	return 1
 }
 
+# kselftest_dir ARCH SRC: where the kselftests of the tree SRC are built
+# for ARCH, once for every flavour (they do not depend on the kernel's
+# configuration): an O= directory with the uapi headers and the suite,
+# out/build/ARCH-BASE-kselftest.
+kselftest_dir() { printf '%s\n' "$CG_OUT/build/$1-${2##*/}-kselftest"; }
+
 # build_kselftests ARCH SRC BUILD LABEL: the cgpipe kselftests, static, in
-# BUILD/kselftest/kselftest_install (emptied first: a program that the
-# source no longer has must not stay).
+# kselftest_dir's kselftest/kselftest_install (emptied first: a program
+# that the source no longer has must not stay); the log in BUILD.
 build_kselftests() {
-	local src=$2 build=$3 lbl=$4 log=$3/kselftest.log
+	local src=$2 log=$3/kselftest.log ks
 	load_arch "$1"
-	say "$lbl: building the kselftests (static)"
-	rm -rf "$build/kselftest/kselftest_install"
-	if ! { kmake "$src" "$build" headers &&
-		kmake "$src" "$build" TARGETS=cgpipe USERLDFLAGS=-static kselftest-install; } >"$log" 2>&1; then
+	ks=$(kselftest_dir "$1" "$src")
+	say "$4: building the kselftests (static; in $ks, shared by the flavours)"
+	mkdir -p "$ks"
+	rm -rf "$ks/kselftest/kselftest_install"
+	if ! { kmake "$src" "$ks" headers &&
+		kmake "$src/tools/testing/selftests" "$ks" TARGETS=cgpipe \
+			USERLDFLAGS=-static install; } >"$log" 2>&1; then
 		tail -n 40 "$log" >&2
-		die "$lbl: kselftest build failed (see $log)"
+		die "$4: kselftest build failed (see $log)"
 	fi
-	[ -x "$build/kselftest/kselftest_install/run_kselftest.sh" ] ||
-		die "$lbl: no run_kselftest.sh in $build/kselftest/kselftest_install"
+	[ -x "$ks/kselftest/kselftest_install/run_kselftest.sh" ] ||
+		die "$4: no run_kselftest.sh in $ks/kselftest/kselftest_install"
 }
 
 # guest_busybox ARCH: a static busybox for the guest arch, from Debian's
@@ -154,7 +164,7 @@ guest_busybox() {
 		printf '%s\n' "$bb"
 		return 0
 	fi
-	if ! dpkg --print-foreign-architectures | grep -qx "$DEB_ARCH"; then
+	if ! grep -qx "$DEB_ARCH" < <(dpkg --print-foreign-architectures); then
 		[ "$(id -u)" = 0 ] || die "need multiarch $DEB_ARCH: sudo dpkg --add-architecture $DEB_ARCH && sudo apt-get update"
 		dpkg --add-architecture "$DEB_ARCH"
 		apt-get update -q >&2 || die "apt-get update failed"
@@ -168,10 +178,10 @@ guest_busybox() {
 	rm -rf "$tmp"
 	printf '%s\n' "$bb"
 }
-# initramfs_list BUILD BUSYBOX: the gen_init_cpio description of the
-# guest's root.
+# initramfs_list BUILD BUSYBOX KSELFTESTS: the gen_init_cpio description
+# of the guest's root.
 initramfs_list() {
-	local ks=$1/kselftest/kselftest_install d p ko
+	local ks=$3/kselftest/kselftest_install d p ko
 	printf 'nod /dev/console 0600 0 0 c 5 1\n'
 	for d in /dev /proc /sys /tmp /root /etc /etc/cgpipe /bin /sbin /usr \
 		/usr/bin /usr/sbin /kselftest; do
@@ -209,7 +219,7 @@ build_initramfs() {
 		mkdir -p "${gen%/*}"
 		cc -O2 -o "$gen" "$src/usr/gen_init_cpio.c" || die "cannot build gen_init_cpio"
 	fi
-	initramfs_list "$build" "$bb" >"$build/initramfs.list"
+	initramfs_list "$build" "$bb" "$(kselftest_dir "$1" "$src")" >"$build/initramfs.list"
 	"$gen" "$build/initramfs.list" >"$build/initramfs.cpio" ||
 		die "$lbl: gen_init_cpio failed"
 	say "$lbl: initramfs $build/initramfs.cpio"
@@ -300,7 +310,7 @@ guest_bench() {
 	qemu_args "$1" "$2" tcg 1 "cgtest.mode=bench${6:+ cgtest.bench=$6}"
 	say "$lbl: benchmark, -icount (console: $log)"
 	qemu_watched "$log" "$5" || rc=$?
-	if ! tr -d '\r' <"$log" | grep -q '^CGPIPE-BENCH-END: 0$'; then
+	if ! tr -d '\r' <"$log" | grep -c '^CGPIPE-BENCH-END: 0$' >/dev/null; then
 		sed -n '/^CGPIPE-BENCH-BEGIN$/,$p' "$log" | tail -n 20 >&2
 		warn "$lbl: the benchmark did not finish (qemu exit $rc; console: $log)"
 		return 2
@@ -309,7 +319,7 @@ guest_bench() {
 	awk -F, -f "$CG_TOP/scripts/bench.awk" "$csv"
 	awk -F, -v speeds=1 -f "$CG_TOP/scripts/bench.awk" "$csv" >"$rundir/bench-speeds.txt"
 	if [ "$(wc -l <"$rundir/bench-speeds.txt")" -gt 1 ]; then
-		version=$(tr -d '\r' <"$log" | sed -n 's/.*Linux version \([0-9][^ ]*\).*/\1/p' | head -n 1)
+		version=$(tr -d '\r' <"$log" | sed -n 's/.*Linux version \([0-9][^ ]*\).*/\1/p' | sed -n 1p)
 		gnuplot -c "$CG_TOP/scripts/bench.gp" "$rundir/bench-speeds.txt" \
 			"$rundir/bench.png" "cgpipe_bench, $1 ${version:-}, QEMU -icount"
 		say "$lbl: plot in $rundir/bench.png"
@@ -365,7 +375,7 @@ EOF
 	fi
 	splats=$(sed '/^CGPIPE-TAP-BEGIN$/,/^CGPIPE-TAP-END$/d' "$3/console-checked.txt" | grep -E "$SPLAT_RE" || true)
 	if [ -n "$splats" ]; then
-		printf '%s\n' "$splats" | head -n 20 >&2
+		printf '%s\n' "$splats" | sed -n 1,20p >&2
 		warn "$lbl: the kernel log has splats (console: $1)"
 		f=$((f + 1))
 	else

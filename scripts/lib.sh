@@ -101,7 +101,7 @@ list_arches() {
 need_pkgs() {
 	local p missing=
 	for p in "$@"; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
+		grep -q 'ok installed' < <(dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null) ||
 			missing="$missing $p"
 	done
 	[ -z "$missing" ] && return 0
@@ -131,13 +131,62 @@ host_deps() {
 }
 
 # kmake SRC BUILD ARGS...: make in the kernel source SRC for the loaded arch,
-# O=BUILD.
+# O=BUILD. Through ccache when installed, in its depend mode (unless
+# CCACHE_DEPEND says otherwise): it keys an object on the dependency file
+# the kernel's build writes anyway instead of running the preprocessor a
+# second time, which made a build with an empty cache a third slower.
 kmake() {
 	local src=$1 build=$2 cc=${CROSS_COMPILE}gcc
 	shift 2
 	have ccache && cc="ccache $cc"
-	make -C "$src" O="$build" ARCH="$KARCH" \
+	CCACHE_DEPEND=${CCACHE_DEPEND:-1} make -C "$src" O="$build" ARCH="$KARCH" \
 		CROSS_COMPILE="$CROSS_COMPILE" CC="$cc" -j"$CG_JOBS" "$@"
+}
+
+# stage FN ARGS...: run the function FN in a bash process of its own, in
+# strict mode (stage_main), and return its status: 0 passed, 1 failed,
+# 2 no verdict, 3 skipped. A process, not a subshell: bash ignores set -e
+# in a function called from a condition (FN || ..., if FN) and in every
+# subshell of one, so that a failing command there would not stop FN.
+stage() { bash "$CG_TOP/scripts/cgpipe" --stage "$@"; }
+
+# stage_main FN ARGS...: the body of a stage process. Every command that
+# fails outside a condition ends the stage: stage_failed names it (the
+# command prints its own message) and the stage exits 2. FN's own status
+# is the process's.
+stage_main() {
+	set -eEuo pipefail
+	shopt -s inherit_errexit
+	trap 'stage_failed $? "$BASH_COMMAND" "$LINENO"' ERR
+	"$@"
+}
+
+# stage_failed STATUS COMMAND LINE: the ERR trap of a stage: names the
+# command that failed and where (the functions it ran in, innermost
+# first), and ends the stage with exit 2. FN's own status passes through;
+# a failure already reported in a subshell (199) is not reported again.
+stage_failed() {
+	local sub=$(((BASH_SUBSHELL > 0) ? 199 : 2)) i line=$3
+	[ "${FUNCNAME[1]}" != stage_main ] || exit "$1"
+	[ "$1" != 199 ] || exit "$sub"
+	printf 'ERROR: "%s" failed (exit %d); the stage stopped there:\n' "$2" "$1" >&2
+	for ((i = 1; i < ${#FUNCNAME[@]}; i++)); do
+		[ "${FUNCNAME[$i]}" != stage_main ] || break
+		printf '    in %s (%s:%s)\n' "${FUNCNAME[$i]}" "${BASH_SOURCE[$i]##*/}" "$line" >&2
+		line=${BASH_LINENO[$i]}
+	done
+	exit "$sub"
+}
+
+# result_word STATUS: a stage's status as a result: pass (0), fail (1),
+# skip (3), or infra (no verdict).
+result_word() {
+	case "$1" in
+	0) echo pass ;;
+	1) echo fail ;;
+	3) echo skip ;;
+	*) echo infra ;;
+	esac
 }
 
 # elapsed START: the time since START (a $SECONDS value) as 1m05s.

@@ -11,6 +11,7 @@
 # tarball ignores its whole top level in .gitignore.)
 commit_base() {
 	git_pinned -C "$1" init -q -b cgpipe
+	git -C "$1" config gc.auto 0
 	git_pinned -C "$1" add -A -f
 	git_pinned -C "$1" commit -q -m "base: $3"
 	git_pinned -C "$1" tag cgpipe-base
@@ -127,16 +128,23 @@ source_resolve() {
 	printf '%s\n' "$src"
 }
 
-# source_prepare KSRC KREF OFFLINE: resolve the base, apply the series;
-# prints the tree's path.
+# source_prepare KSRC KREF OFFLINE ALLOW_FUZZ: resolve the base, apply the
+# series (series_apply); prints the tree's path. The tree is left at the
+# whole series (a walk through its prefixes may have been interrupted).
 source_prepare() {
 	local src method version
-	src=$(source_resolve "$@") || exit 2
-	series_apply "$src"
+	src=$(source_resolve "$1" "$2" "$3")
+	series_apply "$src" "$4"
+	git_pinned -C "$src" checkout -qf cgpipe
 	method=$(apply_method "$src")
 	version=$(kernel_version "$src")
 	say "base $version, series applied with: $method"
-	[ "$method" = "git am" ] ||
-		banner "The series did not apply cleanly on $version: needed $method."
+	case "$method" in
+	"git am") ;;
+	"git am of ports/"*)
+		banner "Base $version: the series of its port (${method#git am of })," \
+			"the v6.8 series with that base's adaptations, applied with git am." ;;
+	*) banner "The series did not apply cleanly on $version: needed $method." ;;
+	esac
 	printf '%s\n' "$src"
 }
