@@ -78,7 +78,8 @@ compat_prepare() {
 # check_shellcheck: shellcheck -x of the harness.
 check_shellcheck() {
 	shellcheck -x "$CG_TOP"/scripts/cgpipe "$CG_TOP"/scripts/*.sh \
-		"$CG_TOP"/selftests/init "$CG_TOP"/selftests/timeout "$CG_TOP"/.ci/run >&2
+		"$CG_TOP"/selftests/init "$CG_TOP"/selftests/timeout "$CG_TOP"/.ci/run >&2 ||
+		return 1
 }
 
 # checkpatch_path: a PATH where checkpatch's spdxcheck.py finds a python3

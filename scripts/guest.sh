@@ -298,7 +298,8 @@ guest_boot() {
 	qemu_args "$1" "$2" "$5" 0 "cgtest.mode=run$(guest_selection "$7")"
 	say "$lbl: booting (watchdog ${6}s, console: $log)"
 	qemu_watched "$log" "$6" || rc=$?
-	guest_verdict "$log" "$rc" "$rundir" "$lbl" "$6"
+	# its status is the stage's: a verdict, not a failing command
+	guest_verdict "$log" "$rc" "$rundir" "$lbl" "$6" || return
 }
 
 # guest_bench ARCH BUILD RUNDIR LABEL TIMEOUT BENCH_ARGS: boot into

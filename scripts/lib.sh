@@ -153,7 +153,9 @@ stage() { bash "$CG_TOP/scripts/cgpipe" --stage "$@"; }
 # stage_main FN ARGS...: the body of a stage process. Every command that
 # fails outside a condition ends the stage: stage_failed names it (the
 # command prints its own message) and the stage exits 2. FN's own status
-# is the process's.
+# is the process's: FN returns a verdict with return, or with "CMD ||
+# return" where that verdict is CMD's (a failing last command is a
+# failing command like any other).
 stage_main() {
 	set -eEuo pipefail
 	shopt -s inherit_errexit
