@@ -315,26 +315,51 @@ prefix_make() {
 	kmake "$px" "$(prefix_build "$px" "$arch" "$v")" -s "$@"
 }
 
-# prefix_config PX ARCH M|Y: tinyconfig plus what cgpipe needs (no memcg
-# or debugfs: their stubs must build too), with modules, and
-# CONFIG_CGPIPE=M|Y; made once.
+# prefix_config PX ARCH M|Y: tinyconfig plus what cgpipe needs, with
+# modules, and CONFIG_CGPIPE=M|Y: as a module without memcg and debugfs
+# (their stubs must build too), built in with them (the code that uses
+# them, and mm/memcontrol.c, which the series exports from). Made once,
+# and again when that fragment changes.
 prefix_config() {
-	local px=$1 arch=$2 v=$3 build
+	local px=$1 arch=$2 v=$3 build frag
 	build=$(prefix_build "$px" "$arch" "$v")
-	[ ! -f "$build/.config" ] || return 0
-	mkdir -p "$build"
-	{
+	frag=$(
 		cat "$CG_TOP/qemu/common.config" "$CG_TOP/Kconfig.fragment"
 		printf 'CONFIG_MODULES=y\nCONFIG_CGPIPE=%s\n' "$v"
-	} >"$build.fragment"
+		[ "$v" = m ] || printf 'CONFIG_MEMCG=y\nCONFIG_DEBUG_FS=y\n'
+	)
+	if [ -f "$build/.config" ] && [ "$frag" = "$(cat "$build.fragment" 2>/dev/null)" ]; then
+		return 0
+	fi
+	mkdir -p "$build"
+	printf '%s\n' "$frag" >"$build.fragment"
 	if ! prefix_make "$px" "$arch" "$v" tinyconfig >/dev/null ||
 		! "$px/scripts/kconfig/merge_config.sh" -m -O "$build" \
 			"$build/.config" "$build.fragment" >/dev/null ||
 		! prefix_make "$px" "$arch" "$v" olddefconfig >/dev/null ||
-		! grep -qx "CONFIG_CGPIPE=$v" "$build/.config"; then
+		! grep -qx "CONFIG_CGPIPE=$v" "$build/.config" ||
+		{ [ "$v" = m ] || grep -qx CONFIG_MEMCG=y "$build/.config"; }; then
 		rm -f "$build/.config"
 		return 1
 	fi
+}
+
+# prefix_check_objects PX FILE...: the objects of other kernel C files a
+# patch changed (say mm/memcontrol.c), built into the built-in directory
+# of the first arch of PX_ARCHES (errors only: W=1 is for our files).
+prefix_check_objects() {
+	local px=$1 a f out rc=0
+	shift
+	a=${PX_ARCHES:-$(list_arches)}
+	a=${a%% *}
+	prefix_config "$px" "$a" y || return 1
+	for f; do
+		out=$(prefix_make "$px" "$a" y "${f%.c}.o" 2>&1) || {
+			printf '%s %s:\n%s\n' "$a" "$f" "$out"
+			rc=1
+		}
+	done
+	return "$rc"
 }
 
 # cgpipe_objects PX: make's target for the driver of the checked-out
@@ -365,7 +390,8 @@ prefix_check_arch() {
 		# C=2 also checks what prepare rebuilds (an arm64 vdso file
 		# warns on 6.12): only our files' warnings count
 		if ! out=$(prefix_make "$px" "$a" "$v" W=1 "${sparse[@]}" "$objs" 2>&1) ||
-			grep -E 'warning|error' <<<"$out" | grep -c cgpipe >/dev/null; then
+			grep -E 'warning|error' <<<"$out" |
+			grep -cE '(drivers/char|include/uapi/linux|samples)/cgpipe' >/dev/null; then
 			printf '%s: CONFIG_CGPIPE=%s:\n%s\n' "$a" "$v" "$out"
 			rc=1
 		fi
@@ -520,7 +546,7 @@ check_tree_builds() {
 # arch, built in (through sparse too): what a patch does differently per
 # arch is the driver's, whose every line the whole series still has.
 check_prefix_builds() {
-	local px c n=0 files name out rc tests f a
+	local px c n=0 files name out rc tests f a built others samples
 	local -a arches
 	read -r -a arches <<<"$(list_arches)"
 	px=$(prefix_tree "$1")
@@ -532,11 +558,32 @@ check_prefix_builds() {
 		name=$(printf 'patch %02d builds alone' "$n")
 		rc=0
 		out=
+		built=0
+		# the driver (and the Kconfig files, which any make reads)
 		case "$files" in
-		*drivers/char/* | *include/*)
+		*drivers/char/* | *include/* | *Kconfig*)
 			out=$(prefix_check_kernel "$px" 2>&1) || rc=1
+			built=1
 			;;
 		esac
+		# the kernel's other C files it changed
+		others=$({ grep -E '\.c$' <<<"$files" || true; } |
+			{ grep -vE '^(drivers/char/|tools/|samples/|Documentation/)' || true; })
+		if [ -n "$others" ]; then
+			# shellcheck disable=SC2086 # one word per file
+			out=$out$(prefix_check_objects "$px" $others 2>&1) || rc=1
+			built=1
+		fi
+		# the samples it changed, as the suite's programs below
+		samples=$({ grep -E '^samples/cgpipe/.*\.c$' <<<"$files" || true; } |
+			while read -r f; do
+				[ ! -f "$px/$f" ] || printf '%s\n' "$px/$f"
+			done)
+		if [ -n "$samples" ]; then
+			# shellcheck disable=SC2086 # one word per file
+			out=$out$(prefix_check_selftests "$px" $samples 2>&1) || rc=1
+			built=1
+		fi
 		# the suite's programs this patch changed, or all of them when
 		# what they share (a header, the Makefile, the uapi) changed
 		tests=
@@ -545,7 +592,7 @@ check_prefix_builds() {
 			tests=all
 			;;
 		*tools/testing/selftests/cgpipe/*.c*)
-			tests=$(grep -E '^tools/testing/selftests/cgpipe/.*\.c$' <<<"$files" |
+			tests=$({ grep -E '^tools/testing/selftests/cgpipe/.*\.c$' <<<"$files" || true; } |
 				while read -r f; do
 					[ ! -f "$px/$f" ] || printf '%s\n' "$px/$f"
 				done)
@@ -553,10 +600,13 @@ check_prefix_builds() {
 		esac
 		if [ "$tests" = all ]; then
 			out=$out$(prefix_check_selftests "$px" 2>&1) || rc=1
+			built=1
 		elif [ -n "$tests" ]; then
 			# shellcheck disable=SC2086 # one word per file
 			out=$out$(prefix_check_selftests "$px" $tests 2>&1) || rc=1
+			built=1
 		fi
+		[ "$built" = 1 ] || name="$name (nothing in it to compile)"
 		if [ "$rc" = 0 ]; then
 			printf 'pass %s\n' "$name"
 		else
