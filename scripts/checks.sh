@@ -338,7 +338,7 @@ prefix_config() {
 			"$build/.config" "$build.fragment" >/dev/null ||
 		! prefix_make "$px" "$arch" "$v" olddefconfig >/dev/null ||
 		! grep -qx "CONFIG_CGPIPE=$v" "$build/.config" ||
-		{ [ "$v" = m ] || grep -qx CONFIG_MEMCG=y "$build/.config"; }; then
+		{ [ "$v" = y ] && ! grep -qx CONFIG_MEMCG=y "$build/.config"; }; then
 		rm -f "$build/.config"
 		return 1
 	fi

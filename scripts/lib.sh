@@ -30,6 +30,16 @@ die() {
 	exit 2
 }
 
+# lock_out: one run at a time per output directory (CG_OUT): two would
+# check out, configure and build in the same trees and directories under
+# each other. The lock goes with the last process holding fd 9.
+lock_out() {
+	mkdir -p "$CG_OUT"
+	exec 9>"$CG_OUT/.lock"
+	flock -n 9 ||
+		die "another scripts/cgpipe run uses $CG_OUT (wait for it, or set CGPIPE_OUT to another directory)"
+}
+
 # banner LINE...: a message nobody can miss.
 banner() {
 	local line
