@@ -44,6 +44,8 @@ series_checks() {
 	result_of quilt check_quilt "$src"
 	say "b4 prep, b4 send to files, b4 am -Q: the same patches back"
 	result_of b4 check_b4 "$src"
+	say "the litmus tests of the series through herd7 (${HERD7:-herd7})"
+	result_of "litmus tests: herd7 gives each its Result" check_litmus "$src"
 	printf 'checks %s\n' "$(elapsed "$start")" >>"$times"
 	start=$SECONDS
 	arches=$(list_arches)
@@ -666,6 +668,34 @@ prefix_plan() {
 			print n[i], k[i], (suite[run] ? run : 0)
 		}
 	}' | sort -n
+}
+
+# check_litmus SRC: each litmus test the series adds
+# (Documentation/litmus-tests/cgpipe/) through herd7 with the kernel's
+# memory model; herd7's observation (Never, Sometimes, Always) must be the
+# "Result:" the test states. Returns 3 (skip) without herd7 (HERD7 names
+# it, default: herd7 in PATH; README.md tells how to build it) or tests.
+check_litmus() {
+	local src=$1 herd=${HERD7:-herd7} t want got rc=0 n=0
+	command -v "$herd" >/dev/null || {
+		say "no $herd: the litmus tests are not run (README.md: Memory model)"
+		return 3
+	}
+	for t in "$src"/Documentation/litmus-tests/cgpipe/*.litmus; do
+		[ -f "$t" ] || continue
+		n=$((n + 1))
+		want=$(sed -nE 's/^ \* Result: ([A-Za-z]+)$/\1/p' "$t")
+		got=$(cd "$src/tools/memory-model" &&
+			"$herd" -conf linux-kernel.cfg "$t" 2>&1 |
+			sed -nE 's/^Observation [^ ]+ ([A-Za-z]+) .*/\1/p') || true
+		printf '    %s: %s\n' "${t##*/}" "${got:-no observation}" >&2
+		if [ -z "$want" ] || [ "$got" != "$want" ]; then
+			warn "${t##*/}: herd7 says '${got:-nothing}', the test states '${want:-nothing}'"
+			rc=1
+		fi
+	done
+	[ "$n" -gt 0 ] || return 3
+	return "$rc"
 }
 
 # check_kunit SRC: cgpipe's KUnit suite through kunit.py, with the
