@@ -37,10 +37,18 @@ tree_from_git() {
 	git_pinned -C "$3" tag -f cgpipe-base "$2" >/dev/null
 }
 
-# tree_from_dir DIR DEST: a plain source directory, copied.
+# dir_fingerprint DIR: a digest of DIR's file names, sizes and times (not
+# .git), so that a tree changed in place is copied again, not used stale.
+dir_fingerprint() {
+	(cd "$1" && find . -name .git -prune -o -type f -printf '%P %s %T@\n') |
+		LC_ALL=C sort | sha256sum | cut -c1-16
+}
+
+# tree_from_dir DIR DEST: a plain source directory, copied (once for each
+# state of DIR: DEST is named by dir_fingerprint).
 tree_from_dir() {
 	rm -rf "$2.tmp"
-	say "copying $1 (once)"
+	say "copying $1 (once for what it holds now)"
 	rsync -a --exclude=.git "$1/" "$2.tmp/"
 	commit_base "$2.tmp" "$2" "$1"
 }
@@ -104,7 +112,7 @@ source_resolve() {
 			tree_from_git "$k" "$ref" "$src"
 			say "kernel source: git tree $k at $ref"
 		else
-			src=$CG_OUT/src/dir-$(hash_of "$k")
+			src=$CG_OUT/src/dir-$(hash_of "$k" "$(dir_fingerprint "$k")")
 			[ -d "$src/.git" ] || tree_from_dir "$k" "$src"
 			say "kernel source: directory $k"
 		fi
