@@ -68,8 +68,9 @@ diff_paths() { sed -n 's|^diff --git a/[^ ]* b/||p' "$1"; }
 
 # port_make DIR PORT OUT: the port series of PORT (ports/X.Y/series: "NNNN
 # FILE" folds the diff FILE into main patch NNNN in place of that patch's
-# change to the files FILE changes; "FILE" is a patch of its own after the
-# series), made in DIR from the main series and exported to OUT. The main
+# change to the files FILE changes; "NNNN -" leaves main patch NNNN out,
+# for a change the base already has; "FILE" is a patch of its own after
+# the series), made in DIR from the main series and exported to OUT. The main
 # patches may need -C1 there (they were made for v6.8); what the port
 # makes must then apply with a plain git am (series_apply).
 port_make() {
@@ -80,6 +81,9 @@ port_make() {
 	n=0
 	while read -r p; do
 		n=$((n + 1))
+		if port_lines "$port" | awk -v n="$n" 'NF == 2 && $1 + 0 == n && $2 == "-" { f = 1 } END { exit !f }'; then
+			continue
+		fi
 		ex=()
 		while read -r f; do
 			while read -r line; do
