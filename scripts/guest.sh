@@ -205,10 +205,11 @@ initramfs_list() {
 			printf 'file /kselftest/%s %s %s 0 0\n' "$p" "$ks/$p" "$(stat -c %a "$ks/$p")"
 		fi
 	done
-	# the mapped reader of samples/cgpipe, which map_test runs
-	[ ! -x "$1/samples/cgpipe/cgpipe-collect" ] ||
-		printf 'file /kselftest/cgpipe/cgpipe-collect %s 0755 0 0\n' \
-			"$1/samples/cgpipe/cgpipe-collect"
+	# the mapped ring's samples, which map_test and producer_test run
+	find "$1/samples/cgpipe" -maxdepth 1 -type f -name 'cgpipe-*' \
+		-perm -u+x 2>/dev/null | sort | while read -r s; do
+		printf 'file /kselftest/cgpipe/%s %s 0755 0 0\n' "${s##*/}" "$s"
+	done
 }
 
 # build_initramfs ARCH SRC BUILD LABEL: BUILD/initramfs.cpio.
